@@ -1,0 +1,13 @@
+/** The jblk command: qemu-img and qemu-io habits over jblk's drivers. */
+module io.jblk.cli {
+    requires io.jblk.api;
+    requires io.jblk.nativeio;
+    requires io.jblk.raw;
+    requires io.jblk.qcow2;
+    requires io.jblk.bridge;
+    requires io.jblk.nbd;
+    requires info.picocli;
+    requires tools.jackson.core;
+    uses io.jblk.api.BlockDriver;
+    opens io.jblk.cli to info.picocli;
+}

@@ -1,0 +1,67 @@
+package io.jblk.api;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * An open disk image seen as a linear array of bytes.
+ *
+ * <p>Every request is asynchronous and may be issued from any thread, many at a time; completions may arrive in
+ * any order. A completed write is durable only after a later {@link #flush()} completes, or at once when it was
+ * issued with {@code fua}. Buffers are {@link MemorySegment}s whose length is the request length; they must stay
+ * alive and untouched until the returned future completes.
+ *
+ * <p>Requests that are malformed fail (the future completes exceptionally) with {@link OutOfRangeException},
+ * {@link InvalidRequestException} or {@link ReadOnlyDeviceException}, naming the offending values. I/O failures
+ * complete the future with an {@link IOException}.
+ */
+public interface BlockDevice extends AutoCloseable {
+
+    /** Virtual size in bytes. */
+    long size();
+
+    boolean isReadOnly();
+
+    /** Alignments and limits the device prefers or requires. */
+    BlockLimits limits();
+
+    /** Reads {@code buffer.byteSize()} bytes starting at {@code offset} into {@code buffer}. */
+    CompletableFuture<Void> read(long offset, MemorySegment buffer);
+
+    /** Writes {@code data.byteSize()} bytes at {@code offset}; with {@code fua} the data is durable on completion. */
+    CompletableFuture<Void> write(long offset, MemorySegment data, boolean fua);
+
+    default CompletableFuture<Void> write(long offset, MemorySegment data) {
+        return write(offset, data, false);
+    }
+
+    /**
+     * Makes {@code [offset, offset+length)} read as zeros. With {@code mayUnmap} the device may release the
+     * storage behind the range; without it the range stays allocated where it was.
+     */
+    CompletableFuture<Void> writeZeroes(long offset, long length, boolean mayUnmap);
+
+    /**
+     * Tells the device the range is no longer needed. Afterwards the range reads as zeros or as the backing
+     * image's data, whichever the format defines; the device may ignore parts it cannot release.
+     */
+    CompletableFuture<Void> discard(long offset, long length);
+
+    /** Makes every write completed before this call durable. */
+    CompletableFuture<Void> flush();
+
+    /**
+     * Describes how {@code [offset, offset+length)} is stored, as contiguous non-overlapping extents in ascending
+     * order that cover the range exactly, adjacent extents of identical description merged.
+     */
+    CompletableFuture<List<Extent>> blockStatus(long offset, long length);
+
+    /** What {@code qemu-img info} would show about this image. */
+    ImageInfo info() throws IOException;
+
+    /** Waits for requests in flight, flushes when writable and releases every resource. Idempotent. */
+    @Override
+    void close() throws IOException;
+}

@@ -1,0 +1,85 @@
+package io.jblk.nativeio;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A file on the host, read and written asynchronously at byte offsets. Format drivers store images through this;
+ * tests wrap it in decorators that record, reorder or fail host I/O.
+ *
+ * <p>Callers may pass any buffer, offset and length: when the file is opened with O_DIRECT, unaligned requests go
+ * through aligned bounce buffers (read-modify-write for partial blocks) inside the implementation, so callers never
+ * see EINVAL for alignment. Buffers must stay alive until the returned future completes.
+ */
+public interface HostFile extends AutoCloseable {
+
+    /** Opens {@code path} with the best engine {@code options} allow. */
+    static HostFile open(Path path, HostFileOptions options) throws IOException {
+        return HostFiles.open(path, options);
+    }
+
+    Path path();
+
+    boolean isReadOnly();
+
+    /** Whether the file bypasses the page cache (O_DIRECT). */
+    boolean isDirect();
+
+    /** The block size O_DIRECT needs for offsets, lengths and buffer addresses (1 without O_DIRECT). */
+    int alignment();
+
+    /** Current file size in bytes. */
+    long size() throws IOException;
+
+    /** Bytes of storage the file occupies on the host (st_blocks × 512): qemu-img's "actual-size". */
+    long allocatedBytes() throws IOException;
+
+    /**
+     * Reads {@code dst.byteSize()} bytes at {@code offset}. The part of {@code dst} beyond the end of the file is
+     * filled with zeros; the future yields how many bytes came from the file.
+     */
+    CompletableFuture<Long> read(long offset, MemorySegment dst);
+
+    /** Writes all of {@code src} at {@code offset}, extending the file if needed. */
+    CompletableFuture<Void> write(long offset, MemorySegment src);
+
+    /** Writes the buffers back to back starting at {@code offset} (one pwritev where possible). */
+    CompletableFuture<Void> write(long offset, List<MemorySegment> srcs);
+
+    /**
+     * Makes {@code [offset, offset+length)} read as zeros, extending the file if needed, by the cheapest means the
+     * filesystem accepts: FALLOC_FL_ZERO_RANGE, else punching a hole, else writing zeros.
+     */
+    CompletableFuture<Void> zeroRange(long offset, long length);
+
+    /**
+     * Releases the storage behind {@code [offset, offset+length)} without changing the file size; the range then
+     * reads as zeros. Falls back to {@link #zeroRange} where holes cannot be punched.
+     */
+    CompletableFuture<Void> punchHole(long offset, long length);
+
+    /** fdatasync: every write completed before this call is durable when the future completes. */
+    CompletableFuture<Void> flush();
+
+    /** Sets the file size (ftruncate). */
+    void truncate(long size) throws IOException;
+
+    /** The first offset ≥ {@code offset} that holds data (SEEK_DATA), or -1 when only a hole follows. */
+    long nextData(long offset) throws IOException;
+
+    /** The first offset ≥ {@code offset} inside a hole (SEEK_HOLE); the file size when there is none. */
+    long nextHole(long offset) throws IOException;
+
+    /** The engine serving this file: {@code io_uring}, {@code threads} or {@code filechannel}. */
+    String engineName();
+
+    /** Why a faster engine was not used, or null when the preferred engine serves the file. */
+    String engineFallbackCause();
+
+    /** Waits for I/O in flight, then releases the file. Idempotent. */
+    @Override
+    void close() throws IOException;
+}

@@ -1,0 +1,178 @@
+package io.jblk.raw;
+
+import io.jblk.api.BlockDevice;
+import io.jblk.api.BlockLimits;
+import io.jblk.api.DeviceClosedException;
+import io.jblk.api.Extent;
+import io.jblk.api.ImageInfo;
+import io.jblk.api.RequestChecks;
+import io.jblk.nativeio.HostFile;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** A raw image: every request goes straight to the host file at the same offset. */
+public final class RawDevice implements BlockDevice {
+    /** Granularity at which host filesystems allocate and punch (ext4, xfs, tmpfs pages). */
+    private static final int HOST_BLOCK = 4096;
+    private static final long MAX_TRANSFER = 64L << 20;
+
+    private final HostFile file;
+    private final long size;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    public RawDevice(HostFile file) throws IOException {
+        this.file = file;
+        this.size = file.size();
+    }
+
+    /** The host file behind this device (for callers that need its engine or path). */
+    public HostFile hostFile() {
+        return file;
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return file.isReadOnly();
+    }
+
+    @Override
+    public BlockLimits limits() {
+        return new BlockLimits(1, 0, HOST_BLOCK, MAX_TRANSFER, Long.MAX_VALUE & ~(HOST_BLOCK - 1L));
+    }
+
+    @Override
+    public CompletableFuture<Void> read(long offset, MemorySegment buffer) {
+        try {
+            checkOpen();
+            RequestChecks.checkRange("read", offset, buffer.byteSize(), size);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return file.read(offset, buffer).thenApply(n -> null);
+    }
+
+    @Override
+    public CompletableFuture<Void> write(long offset, MemorySegment data, boolean fua) {
+        try {
+            checkOpen();
+            RequestChecks.checkWrite("write", offset, data.byteSize(), size, isReadOnly());
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        CompletableFuture<Void> written = file.write(offset, data);
+        return fua ? written.thenCompose(v -> file.flush()) : written;
+    }
+
+    @Override
+    public CompletableFuture<Void> writeZeroes(long offset, long length, boolean mayUnmap) {
+        try {
+            checkOpen();
+            RequestChecks.checkWrite("write-zeroes", offset, length, size, isReadOnly());
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if (length == 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return mayUnmap ? file.punchHole(offset, length) : file.zeroRange(offset, length);
+    }
+
+    @Override
+    public CompletableFuture<Void> discard(long offset, long length) {
+        try {
+            checkOpen();
+            RequestChecks.checkWrite("discard", offset, length, size, isReadOnly());
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return length == 0 ? CompletableFuture.completedFuture(null) : file.punchHole(offset, length);
+    }
+
+    @Override
+    public CompletableFuture<Void> flush() {
+        try {
+            checkOpen();
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return isReadOnly() ? CompletableFuture.completedFuture(null) : file.flush();
+    }
+
+    /** Data where the host file holds data, zeros over holes (SEEK_DATA / SEEK_HOLE), as qemu's file driver. */
+    @Override
+    public CompletableFuture<List<Extent>> blockStatus(long offset, long length) {
+        try {
+            checkOpen();
+            RequestChecks.checkRange("block-status", offset, length, size);
+            List<Extent> extents = new ArrayList<>();
+            long end = offset + length;
+            long at = offset;
+            while (at < end) {
+                long data = file.nextData(at);
+                if (data < 0 || data >= end) {
+                    add(extents, new Extent(at, end - at, false, true, true, 0, at, false));
+                    break;
+                }
+                if (data > at) {
+                    add(extents, new Extent(at, data - at, false, true, true, 0, at, false));
+                }
+                long hole = Math.min(end, Math.max(data + 1, file.nextHole(data)));
+                add(extents, new Extent(data, hole - data, true, false, true, 0, data, false));
+                at = hole;
+            }
+            return CompletableFuture.completedFuture(extents);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private static void add(List<Extent> extents, Extent next) {
+        int last = extents.size() - 1;
+        if (last >= 0 && extents.get(last).canMergeWith(next)) {
+            extents.set(last, extents.get(last).mergedWith(next));
+        } else {
+            extents.add(next);
+        }
+    }
+
+    @Override
+    public ImageInfo info() throws IOException {
+        checkOpen();
+        return new ImageInfo(RawDriver.FORMAT, size, 0, null, null, null, false, Map.of(), file.engineName());
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed.compareAndSet(false, true)) {
+            try {
+                if (!isReadOnly()) {
+                    file.flush().join();
+                }
+            } finally {
+                file.close();
+            }
+        }
+    }
+
+    private void checkOpen() throws DeviceClosedException {
+        if (closed.get()) {
+            throw new DeviceClosedException("raw image " + file.path());
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "raw:" + file.path();
+    }
+}

@@ -1,0 +1,72 @@
+package io.jblk.raw;
+
+import io.jblk.api.BlockDevice;
+import io.jblk.api.BlockDriver;
+import io.jblk.api.CreateOptions;
+import io.jblk.api.InvalidOptionException;
+import io.jblk.api.OpenOptions;
+import io.jblk.nativeio.HostFile;
+import io.jblk.nativeio.HostFileOptions;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/** The raw format: guest offset = file offset. Accepts any file, so it probes with the lowest score. */
+public final class RawDriver implements BlockDriver {
+    public static final String FORMAT = "raw";
+
+    @Override
+    public String formatName() {
+        return FORMAT;
+    }
+
+    @Override
+    public int probe(MemorySegment header, Path path) {
+        return 1;
+    }
+
+    @Override
+    public void create(Path path, CreateOptions options) throws IOException {
+        if (options.backingFile() != null) {
+            throw new InvalidOptionException("raw images cannot have a backing file");
+        }
+        String preallocation = "off";
+        for (var option : options.formatOptions().entrySet()) {
+            switch (option.getKey()) {
+                case "preallocation" -> preallocation = option.getValue().toLowerCase(Locale.ROOT);
+                default -> throw new InvalidOptionException("raw does not support option '" + option.getKey() + "'");
+            }
+        }
+        HostFileOptions hostOptions = HostFileOptions.defaults().withCreate(true);
+        try (HostFile file = HostFile.open(path, hostOptions)) {
+            file.truncate(0);
+            switch (preallocation) {
+                case "off" -> file.truncate(options.size());
+                case "falloc", "full" -> {
+                    if (options.size() > 0) {
+                        file.zeroRange(0, options.size()).join();
+                    }
+                    file.truncate(options.size());
+                }
+                default -> throw new InvalidOptionException("invalid preallocation mode '" + preallocation
+                        + "' (expected off, falloc or full)");
+            }
+            file.flush().join();
+        }
+    }
+
+    @Override
+    public BlockDevice open(Path path, OpenOptions options) throws IOException {
+        return new RawDevice(HostFile.open(path, HostFileOpening.hostOptions(options)));
+    }
+
+    @Override
+    public List<OptionHelp> createOptionHelp() {
+        return List.of(
+                new OptionHelp("size", "size", "Virtual disk size"),
+                new OptionHelp("preallocation", "str", "Preallocation mode (allowed values: off, falloc, full)"));
+    }
+}
