@@ -8,6 +8,7 @@ module io.jblk.cli {
     requires io.jblk.nbd;
     requires info.picocli;
     requires tools.jackson.core;
+    requires java.desktop; // javax.imageio for map --picture out.png
     uses io.jblk.api.BlockDriver;
     opens io.jblk.cli to info.picocli;
 }

@@ -1,0 +1,128 @@
+package io.jblk.cli;
+
+import io.jblk.api.BlockDevice;
+import io.jblk.api.BlockDriver;
+import io.jblk.api.BlockDrivers;
+import io.jblk.api.CreateOptions;
+import io.jblk.api.UnknownFormatException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** {@code qemu-img create [-f fmt] [-o options] [-b backing [-F backing_fmt]] [-u] FILE [SIZE]}. */
+@Command(name = "create", description = "Create a disk image.")
+final class CreateCommand extends Subcommand {
+    @Option(names = "-f", paramLabel = "fmt", description = "image format (default raw)", defaultValue = "raw")
+    String format;
+    @Option(names = "-o", paramLabel = "options", description = "name=value,... format options; -o help lists them")
+    List<String> options;
+    @Option(names = "-b", paramLabel = "backing_file", description = "backing file (relative to the image's folder)")
+    String backingFile;
+    @Option(names = "-F", paramLabel = "backing_fmt", description = "backing file format")
+    String backingFormat;
+    @Option(names = "-u", description = "unsafe: do not open the backing file (SIZE is then required)")
+    boolean unsafe;
+    @Option(names = "-q", description = "quiet")
+    boolean quiet;
+    @Parameters(index = "0", paramLabel = "FILE", arity = "0..1")
+    Path file;
+    @Parameters(index = "1", paramLabel = "SIZE", arity = "0..1", description = "size, with k, M, G, T, P or E suffix")
+    String size;
+
+    @Override
+    public Integer call() throws IOException {
+        BlockDriver driver = driver(format);
+        Map<String, String> opts = OptionList.parse(options);
+        if (OptionList.wantsHelp(opts)) {
+            printHelp(out(), driver);
+            return 0;
+        }
+        if (file == null) {
+            throw new CliException("Expecting image file name");
+        }
+        String backing = pop(opts, "backing_file", backingFile);
+        String backingFmt = pop(opts, "backing_fmt", backingFormat);
+        String sizeText = pop(opts, "size", size);
+        long bytes;
+        if (sizeText != null) {
+            try {
+                bytes = Sizes.parse(sizeText);
+            } catch (IllegalArgumentException e) {
+                throw new CliException("Invalid image size specified: " + e.getMessage()
+                        + ". You may use k, M, G, T, P or E suffixes");
+            }
+        } else if (backing != null && !unsafe) {
+            bytes = backingSize(backing, backingFmt);
+        } else {
+            throw new CliException("Image creation needs a size parameter");
+        }
+        if (backing != null && !unsafe && sizeText != null) {
+            backingSize(backing, backingFmt); // qemu-img opens the backing file to check that it exists
+        }
+        CreateOptions.Builder builder = CreateOptions.builder(bytes).options(opts);
+        if (backing != null) {
+            builder.backingFile(backing, backingFmt);
+        }
+        if (!quiet) {
+            out().println(formattingLine(opts, bytes, backing, backingFmt));
+        }
+        try {
+            BlockDrivers.create(file, format, builder.build());
+        } catch (IOException | IllegalArgumentException e) {
+            throw new CliException(file + ": " + Images.describe(e));
+        }
+        return 0;
+    }
+
+    private String formattingLine(Map<String, String> opts, long bytes, String backing, String backingFmt) {
+        StringBuilder line = new StringBuilder("Formatting '" + file + "', fmt=" + format);
+        opts.forEach((k, v) -> line.append(' ').append(k).append('=').append(v));
+        line.append(" size=").append(bytes);
+        if (backing != null) {
+            line.append(" backing_file=").append(backing);
+            if (backingFmt != null) {
+                line.append(" backing_fmt=").append(backingFmt);
+            }
+        }
+        return line.toString();
+    }
+
+    private long backingSize(String backing, String backingFmt) {
+        Path path = Path.of(backing);
+        if (!path.isAbsolute() && file.toAbsolutePath().getParent() != null) {
+            path = file.toAbsolutePath().getParent().resolve(path);
+        }
+        try (BlockDevice device = Images.open(path, backingFmt, true)) {
+            return device.size();
+        } catch (IOException e) {
+            throw new CliException("Could not open backing image '" + backing + "': " + Images.describe(e));
+        }
+    }
+
+    private static String pop(Map<String, String> opts, String name, String fromFlag) {
+        String value = opts.remove(name);
+        return fromFlag != null ? fromFlag : value;
+    }
+
+    static BlockDriver driver(String format) {
+        try {
+            return BlockDrivers.require(format);
+        } catch (UnknownFormatException e) {
+            throw new CliException("Unknown file format '" + format + "': " + e.getMessage());
+        }
+    }
+
+    static void printHelp(PrintWriter out, BlockDriver driver) {
+        out.println("Supported " + driver.formatName() + " options:");
+        for (BlockDriver.OptionHelp help : driver.createOptionHelp()) {
+            String left = help.name() + "=<" + help.type() + ">";
+            out.println("  " + String.format("%-22s", left) + " - " + help.description());
+        }
+    }
+}

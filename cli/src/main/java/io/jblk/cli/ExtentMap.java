@@ -1,0 +1,64 @@
+package io.jblk.cli;
+
+import io.jblk.api.BlockDevice;
+import io.jblk.api.Extent;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/** Walks an image's block status in bounded chunks and merges runs the way {@code qemu-img map} does. */
+final class ExtentMap {
+    /** Block status is asked for at most this much at a time, so huge images never build huge lists. */
+    private static final long CHUNK = 1L << 30;
+
+    private ExtentMap() {
+    }
+
+    /** Feeds {@code sink} the merged extents of {@code [start, start+length)} in ascending order. */
+    static void walk(BlockDevice device, long start, long length, Consumer<Extent> sink) throws IOException {
+        long end = Math.min(device.size(), start + length);
+        Extent pending = null;
+        for (long at = start; at < end; ) {
+            long len = Math.min(CHUNK, end - at);
+            List<Extent> extents = Await.get(device.blockStatus(at, len), "block status at offset " + at);
+            if (extents.isEmpty()) {
+                throw new IOException("block status at offset " + at + " returned no extents");
+            }
+            for (Extent e : extents) {
+                if (e.offset() != at) {
+                    throw new IOException("block status skipped from offset " + at + " to " + e.offset());
+                }
+                at = e.end();
+                if (pending != null && mergeable(pending, e)) {
+                    pending = pending.mergedWith(e);
+                } else {
+                    if (pending != null) {
+                        sink.accept(pending);
+                    }
+                    pending = e;
+                }
+            }
+        }
+        if (pending != null) {
+            sink.accept(pending);
+        }
+    }
+
+    static List<Extent> all(BlockDevice device) throws IOException {
+        List<Extent> list = new ArrayList<>();
+        walk(device, 0, device.size(), list::add);
+        return list;
+    }
+
+    /** qemu-img map's entry_mergeable: same flags and depth, and host offsets continuing each other. */
+    static boolean mergeable(Extent curr, Extent next) {
+        if (next.offset() != curr.end() || curr.zero() != next.zero() || curr.data() != next.data()
+                || curr.depth() != next.depth() || curr.present() != next.present()
+                || curr.hasHostOffset() != next.hasHostOffset()) {
+            return false;
+        }
+        return !curr.hasHostOffset() || curr.hostOffset() + curr.length() == next.hostOffset();
+    }
+}

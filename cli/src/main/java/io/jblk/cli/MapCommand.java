@@ -1,0 +1,111 @@
+package io.jblk.cli;
+
+import io.jblk.api.BlockDevice;
+import io.jblk.api.Extent;
+import io.jblk.api.ImageInfo;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** {@code qemu-img map [-f fmt] [--output=human|json] FILE}, plus {@code --picture} for an allocation picture. */
+@Command(name = "map", description = "Dump the metadata of an image: how each byte range is stored.")
+final class MapCommand extends Subcommand {
+    @Option(names = "-f", paramLabel = "fmt", description = "image format (probed when absent)")
+    String format;
+    @Option(names = "--output", paramLabel = "human|json", defaultValue = "human")
+    String output;
+    @Option(names = {"-s", "--start-offset"}, paramLabel = "offset", defaultValue = "0")
+    String startOffset;
+    @Option(names = {"-l", "--max-length"}, paramLabel = "length")
+    String maxLength;
+    @Option(names = "--picture", paramLabel = "out.svg|out.png|-",
+            description = "draw the allocation instead: SVG or PNG by extension, text on stdout for '-'")
+    String picture;
+    @Option(names = {"-U", "--force-share"}, description = "accepted for compatibility")
+    boolean forceShare;
+    @Parameters(index = "0", paramLabel = "FILE")
+    Path file;
+
+    @Override
+    public Integer call() throws IOException {
+        boolean json = OutputFormat.isJson(output);
+        try (BlockDevice device = Images.open(file, format, true)) {
+            long start = Sizes.parse(startOffset);
+            long length = maxLength == null ? device.size() : Sizes.parse(maxLength);
+            if (picture != null) {
+                AllocationPicture pic = AllocationPicture.of(device, ExtentMap.all(device));
+                if (picture.equals("-")) {
+                    pic.writeText(out());
+                } else {
+                    pic.writeFile(Path.of(picture));
+                    out().println("Wrote " + picture + ": " + pic.summary());
+                }
+                return 0;
+            }
+            PrintWriter out = out();
+            if (json) {
+                List<String> lines = new ArrayList<>();
+                ExtentMap.walk(device, start, length, e -> lines.add(Json.line(jsonEntry(e))));
+                out.println("[" + String.join(",\n", lines) + "]");
+                return 0;
+            }
+            List<String> layers = layerNames(device);
+            out.printf("%-16s%-16s%-16s%s%n", "Offset", "Length", "Mapped to", "File");
+            List<Extent> extents = new ArrayList<>();
+            ExtentMap.walk(device, start, length, extents::add);
+            for (Extent e : extents) {
+                if (e.data() && !e.hasHostOffset()) {
+                    throw new CliException("File contains external, encrypted or compressed clusters.");
+                }
+                if (e.data() && !e.zero()) {
+                    String name = e.depth() < layers.size() ? layers.get(e.depth()) : "";
+                    out.printf("%-16s%-16s%-16s%s%n", hex(e.offset()), hex(e.length()), hex(e.hostOffset()), name);
+                }
+            }
+        }
+        return 0;
+    }
+
+    /** One entry of {@code qemu-img map --output=json}, fields in its order; "offset" only when known. */
+    static Map<String, Object> jsonEntry(Extent e) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("start", e.offset());
+        m.put("length", e.length());
+        m.put("depth", e.depth());
+        m.put("present", e.present());
+        m.put("zero", e.zero());
+        m.put("data", e.data());
+        if (e.hasHostOffset()) {
+            m.put("offset", e.hostOffset());
+        }
+        return m;
+    }
+
+    /** File names of the backing chain, index = depth, as qemu-img map's "File" column shows them. */
+    private List<String> layerNames(BlockDevice device) throws IOException {
+        List<String> names = new ArrayList<>();
+        names.add(file.toString());
+        ImageInfo info = device.info();
+        while (info.backingFilename() != null && names.size() < 1000) {
+            String full = info.fullBackingFilename() != null ? info.fullBackingFilename() : info.backingFilename();
+            names.add(full);
+            try (BlockDevice backing = Images.open(Path.of(full), info.backingFormat(), true)) {
+                info = backing.info();
+            }
+        }
+        return names;
+    }
+
+    /** C's {@code %#x}: 0 stays "0", everything else gets "0x". */
+    static String hex(long value) {
+        return value == 0 ? "0" : "0x" + Long.toHexString(value);
+    }
+}

@@ -1,0 +1,99 @@
+package io.jblk.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** {@code jblk info} and {@code jblk map} next to {@code qemu-img info} and {@code qemu-img map} on the same images. */
+class InfoMapParityTest {
+    @TempDir
+    Path dir;
+
+    /** A raw image with every byte written, so its layout does not depend on hole detection. */
+    private String fullRaw(String name, String size) throws Exception {
+        String file = dir.resolve(name).toString();
+        Cli.qemuImg("create", "-f", "raw", file, size).ok();
+        Cli.qemuIo("-f", "raw", "-c", "write -P 0x5a 0 " + size, file).ok();
+        return file;
+    }
+
+    private static boolean jblkSeesHoles(String file) {
+        Map<?, ?> info = (Map<?, ?>) Cli.parse(Cli.jblk("info", "--output=json", "-f", "raw", file).expect(0).stdout());
+        return !"filechannel".equals(info.get("io-engine"));
+    }
+
+    @Test
+    void infoJsonHasQemuImgFieldsAndValues() throws Exception {
+        String file = fullRaw("full.raw", "3M");
+        Object qemu = Cli.parse(Cli.qemuImg("info", "--output=json", "-f", "raw", file).ok().stdout());
+        Object jblk = Cli.parse(Cli.jblk("info", "--output=json", "-f", "raw", file).expect(0).stdout());
+        Cli.assertSameFields(qemu, jblk, "info", "io-engine");
+    }
+
+    @Test
+    void infoHumanMatchesQemuImgLineForLine() throws Exception {
+        String file = fullRaw("human.raw", "1536k");
+        String qemu = Cli.qemuImg("info", "-f", "raw", file).ok().stdout();
+        String jblk = Cli.jblk("info", "-f", "raw", file).expect(0).stdout();
+        assertTrue(jblk.startsWith(qemu), "qemu-img:\n" + qemu + "\njblk:\n" + jblk);
+        assertTrue(jblk.substring(qemu.length()).startsWith("io engine: "), jblk);
+    }
+
+    @Test
+    void mapJsonOfWrittenImageMatchesQemuImg() throws Exception {
+        String file = fullRaw("map.raw", "2M");
+        Object qemu = Cli.parse(Cli.qemuImg("map", "--output=json", "-f", "raw", file).ok().stdout());
+        Object jblk = Cli.parse(Cli.jblk("map", "--output=json", "-f", "raw", file).expect(0).stdout());
+        Cli.assertSameFields(qemu, jblk, "map");
+        assertEquals(Cli.qemuImg("map", "-f", "raw", file).ok().stdout(), Cli.jblk("map", "-f", "raw", file).stdout());
+    }
+
+    @Test
+    void mapJsonOfSparseImageMatchesQemuImg() throws Exception {
+        String file = dir.resolve("sparse.raw").toString();
+        Cli.qemuImg("create", "-f", "raw", file, "8M").ok();
+        Cli.qemuIo("-f", "raw", "-c", "write -P 1 64k 64k", "-c", "write -P 2 4M 1M", "-c", "write -z 4M 128k", file).ok();
+        assumeTrue(jblkSeesHoles(file), "the FileChannel engine cannot see holes; needs the native engine");
+        Object qemu = Cli.parse(Cli.qemuImg("map", "--output=json", "-f", "raw", file).ok().stdout());
+        Object jblk = Cli.parse(Cli.jblk("map", "--output=json", "-f", "raw", file).expect(0).stdout());
+        Cli.assertSameFields(qemu, jblk, "map");
+        Object qemuInfo = Cli.parse(Cli.qemuImg("info", "--output=json", "-f", "raw", file).ok().stdout());
+        Object jblkInfo = Cli.parse(Cli.jblk("info", "--output=json", "-f", "raw", file).expect(0).stdout());
+        Cli.assertSameFields(qemuInfo, jblkInfo, "info", "io-engine");
+    }
+
+    @Test
+    void mapLimitsToTheRangeAsked() throws Exception {
+        String file = fullRaw("range.raw", "1M");
+        Object qemu = Cli.parse(Cli.qemuImg("map", "--output=json", "-f", "raw", "--start-offset=64k",
+                "--max-length=128k", file).ok().stdout());
+        Object jblk = Cli.parse(Cli.jblk("map", "--output=json", "-f", "raw", "--start-offset=64k",
+                "--max-length=128k", file).expect(0).stdout());
+        Cli.assertSameFields(qemu, jblk, "map");
+    }
+
+    @Test
+    void missingFileIsOneLineNamingIt() {
+        Cli.Result r = Cli.jblk("info", dir.resolve("nope.qcow2").toString()).expect(1);
+        assertEquals(1, r.stderr().lines().count(), r.stderr());
+        assertTrue(r.stderr().startsWith("jblk: ") && r.stderr().contains("nope.qcow2"), r.stderr());
+    }
+
+    @Test
+    void pictureMarksWrittenCells() throws Exception {
+        String file = dir.resolve("pic.raw").toString();
+        Cli.jblk("create", "-f", "raw", file, "64k").expect(0);
+        Cli.Result r = Cli.jblk("map", "--picture", "-", "-f", "raw", file).expect(0);
+        String line = r.stdout().lines().skip(1).findFirst().orElseThrow();
+        assertTrue(line.endsWith("0".repeat(16)) || line.endsWith("#".repeat(16)), line);
+        Path svg = dir.resolve("pic.svg");
+        Cli.jblk("map", "--picture", svg.toString(), "-f", "raw", file).expect(0);
+        assertTrue(java.nio.file.Files.readString(svg).contains("<svg"));
+    }
+}
