@@ -1,0 +1,113 @@
+package io.jblk.tests.reliability;
+
+import io.jblk.api.BlockDevice;
+import io.jblk.nativeio.HostFileOpener;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+/**
+ * Runs a recorded workload's crash states through the checks: materialise the files, optionally let a consistency
+ * checker look at them, open the image with the device under test and compare every sector with the
+ * {@link CrashOracle}. Collects failures instead of stopping at the first, so a report shows their spread.
+ */
+public final class CrashCampaign {
+
+    /** Extra per-state check on the materialised files (e.g. qemu-img check); returns a problem or null. */
+    @FunctionalInterface
+    public interface FileCheck {
+        String check(Path image, CrashState state) throws IOException, InterruptedException;
+    }
+
+    /** Outcome: states per kind, and the first failures with their states. */
+    public record Result(int states, Map<CrashState.Kind, Integer> perKind, List<String> failures) {
+    }
+
+    private final RecordingHostFileOpener recorder;
+    private final Path image;
+    private final byte[] initialGuest;
+    private final List<GuestEvent> events;
+
+    public CrashCampaign(RecordingHostFileOpener recorder, Path image, byte[] initialGuest, List<GuestEvent> events) {
+        this.recorder = recorder;
+        this.image = image.toAbsolutePath().normalize();
+        this.initialGuest = initialGuest;
+        this.events = List.copyOf(events);
+    }
+
+    public Result run(DeviceUnderTest device, CrashStateEnumerator.Limits limits, SplittableRandom random,
+                      Path workDir, FileCheck fileCheck, int maxStates) throws IOException {
+        List<HostOpLog.Entry> entries = recorder.log().entries();
+        CrashStateMaterializer materializer = new CrashStateMaterializer(recorder.baselines(), entries);
+        CrashOracle oracle = new CrashOracle(initialGuest, events);
+        List<String> failures = new ArrayList<>();
+        Map<CrashState.Kind, Integer> perKind = new EnumMap<>(CrashState.Kind.class);
+        int[] count = {0};
+        IOException[] error = {null};
+        new CrashStateEnumerator(entries, limits, random).forEach(state -> {
+            if (error[0] != null || count[0] >= maxStates) {
+                return;
+            }
+            count[0]++;
+            perKind.merge(state.kind(), 1, Integer::sum);
+            try {
+                String failure = checkOne(state, materializer, oracle, device, workDir.resolve("state"), fileCheck);
+                if (failure != null && failures.size() < 20) {
+                    failures.add(state + ": " + failure);
+                }
+            } catch (IOException e) {
+                error[0] = e;
+            }
+        });
+        if (error[0] != null) {
+            throw error[0];
+        }
+        return new Result(count[0], perKind, failures);
+    }
+
+    private String checkOne(CrashState state, CrashStateMaterializer materializer, CrashOracle oracle,
+                            DeviceUnderTest device, Path dir, FileCheck fileCheck) throws IOException {
+        deleteTree(dir);
+        Map<Path, Path> files = materializer.materialize(state, dir);
+        Path crashed = files.get(image);
+        if (crashed == null) {
+            throw new IllegalStateException("the image " + image + " was never opened through the recorder");
+        }
+        try {
+            if (fileCheck != null) {
+                String problem = fileCheck.check(crashed, state);
+                if (problem != null) {
+                    return problem;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+        List<CrashOracle.Violation> violations;
+        try (BlockDevice opened = device.open(crashed, HostFileOpener.DEFAULT, false)) {
+            violations = oracle.expectationAt(state.crashTime()).check(opened, 3);
+        } catch (IOException e) {
+            return "device failed on the crashed image: " + e;
+        }
+        return violations.isEmpty() ? null : violations.toString();
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}
