@@ -10,7 +10,8 @@ import java.util.concurrent.Callable;
 /** Entry point of the {@code jblk} command. */
 @Command(name = "jblk", mixinStandardHelpOptions = true, version = "jblk 0.1.0",
         description = "Disk images with qemu-img's and qemu-io's habits, served by jblk's drivers.",
-        subcommands = {CreateCommand.class, InfoCommand.class, MapCommand.class, CompareCommand.class})
+        subcommands = {CreateCommand.class, InfoCommand.class, MapCommand.class, CompareCommand.class,
+                IoCommand.class})
 public final class Main implements Callable<Integer> {
 
     @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT, description = "print stack traces of errors")
