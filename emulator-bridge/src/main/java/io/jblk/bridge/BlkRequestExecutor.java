@@ -1,0 +1,225 @@
+package io.jblk.bridge;
+
+import io.jblk.api.BlockDevice;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import static io.jblk.bridge.VirtioBlkRequest.S_IOERR;
+import static io.jblk.bridge.VirtioBlkRequest.S_UNSUPP;
+
+/**
+ * Checks a framed virtio-blk request against the device configuration and issues it to the {@link BlockDevice}.
+ * Guest buffers go to the driver as they are (slices of guest RAM) when their addresses and lengths meet the
+ * driver's request alignment; otherwise the request is staged through one aligned bounce buffer.
+ *
+ * <p>The future yields the number of bytes written into the request's device-writable data; it fails with
+ * {@link BlkRequestException} for a refused request and with the driver's exception for an I/O error.
+ */
+final class BlkRequestExecutor {
+    static final int SEGMENT_SIZE = 16;
+    static final int WZ_UNMAP = 1;
+    static final int SERIAL_LENGTH = 20;
+
+    private final BlockDevice device;
+    private final VirtioBlkConfig config;
+    private final byte[] serial;
+    private final long features;
+    private final int alignment;
+    private final long chunk;
+
+    BlkRequestExecutor(BlockDevice device, VirtioBlkConfig config, byte[] serial, long negotiatedFeatures) {
+        this.device = device;
+        this.config = config;
+        this.serial = serial.clone();
+        this.features = negotiatedFeatures;
+        this.alignment = device.limits().requestAlignment();
+        long max = Math.min(device.limits().maxTransfer(), Integer.MAX_VALUE);
+        this.chunk = Math.max(alignment, max / alignment * alignment);
+    }
+
+    CompletableFuture<Integer> execute(VirtioBlkRequest r) {
+        try {
+            return switch (r.type()) {
+                case VirtioBlkRequest.T_IN -> read(r);
+                case VirtioBlkRequest.T_OUT -> write(r);
+                case VirtioBlkRequest.T_FLUSH -> device.flush().thenApply(v -> 0);
+                case VirtioBlkRequest.T_GET_ID -> CompletableFuture.completedFuture(getId(r));
+                case VirtioBlkRequest.T_DISCARD, VirtioBlkRequest.T_WRITE_ZEROES -> ranges(r);
+                default -> throw refuse(r, S_UNSUPP, "unknown request type " + Integer.toUnsignedString(r.type()));
+            };
+        } catch (BlkRequestException e) {
+            return CompletableFuture.failedFuture(e);
+        } catch (RuntimeException e) {
+            // A driver that throws instead of failing its future must not take the device down.
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private CompletableFuture<Integer> read(VirtioBlkRequest r) throws BlkRequestException {
+        if (r.readableBytes() != 0) {
+            throw refuse(r, S_IOERR, "IN request has " + r.readableBytes()
+                    + " device-readable data bytes (read-only data descriptor)");
+        }
+        long length = r.writableBytes();
+        long offset = checkRange(r, "IN", r.sector(), length);
+        if (length == 0) {
+            return CompletableFuture.completedFuture(0);
+        }
+        if (direct(r.writable())) {
+            return transfer(offset, r.writable(), false).thenApply(v -> (int) length);
+        }
+        MemorySegment bounce = Arena.ofAuto().allocate(length, Math.max(alignment, 8));
+        return transfer(offset, List.of(bounce), false).thenApply(v -> {
+            long at = 0;
+            for (MemorySegment s : r.writable()) {
+                MemorySegment.copy(bounce, at, s, 0, s.byteSize());
+                at += s.byteSize();
+            }
+            return (int) length;
+        });
+    }
+
+    private CompletableFuture<Integer> write(VirtioBlkRequest r) throws BlkRequestException {
+        if (r.writableBytes() != 0) {
+            throw refuse(r, S_IOERR, "OUT request has " + r.writableBytes()
+                    + " device-writable data bytes (writable data descriptor)");
+        }
+        if (device.isReadOnly()) {
+            throw refuse(r, S_IOERR, "OUT to a read-only device");
+        }
+        long length = r.readableBytes();
+        long offset = checkRange(r, "OUT", r.sector(), length);
+        if (length == 0) {
+            return CompletableFuture.completedFuture(0);
+        }
+        if (direct(r.readable())) {
+            return transfer(offset, r.readable(), true).thenApply(v -> 0);
+        }
+        MemorySegment bounce = Arena.ofAuto().allocate(length, Math.max(alignment, 8));
+        long at = 0;
+        for (MemorySegment s : r.readable()) {
+            MemorySegment.copy(s, 0, bounce, at, s.byteSize());
+            at += s.byteSize();
+        }
+        return transfer(offset, List.of(bounce), true).thenApply(v -> 0);
+    }
+
+    private int getId(VirtioBlkRequest r) {
+        byte[] id = new byte[SERIAL_LENGTH];
+        System.arraycopy(serial, 0, id, 0, Math.min(serial.length, SERIAL_LENGTH));
+        int written = 0;
+        for (MemorySegment s : r.writable()) {
+            int n = (int) Math.min(s.byteSize(), SERIAL_LENGTH - written);
+            MemorySegment.copy(id, written, s, ValueLayout.JAVA_BYTE, 0, n);
+            written += n;
+            if (written == SERIAL_LENGTH) {
+                break;
+            }
+        }
+        return written;
+    }
+
+    /** DISCARD and WRITE_ZEROES: an array of {sector u64, num_sectors u32, flags u32} segments. */
+    private CompletableFuture<Integer> ranges(VirtioBlkRequest r) throws BlkRequestException {
+        boolean zeroes = r.type() == VirtioBlkRequest.T_WRITE_ZEROES;
+        String op = zeroes ? "WRITE_ZEROES" : "DISCARD";
+        if (!VirtioBlkFeatures.has(features, zeroes ? VirtioBlkFeatures.WRITE_ZEROES : VirtioBlkFeatures.DISCARD)) {
+            throw refuse(r, S_UNSUPP, op + " without the negotiated feature");
+        }
+        if (device.isReadOnly()) {
+            throw refuse(r, S_IOERR, op + " to a read-only device");
+        }
+        long bytes = r.readableBytes();
+        int maxSegments = zeroes ? config.maxWriteZeroesSeg() : config.maxDiscardSeg();
+        long maxSectors = Integer.toUnsignedLong(zeroes ? config.maxWriteZeroesSectors() : config.maxDiscardSectors());
+        if (bytes == 0 || bytes % SEGMENT_SIZE != 0) {
+            throw refuse(r, S_IOERR, op + " payload of " + bytes + " bytes is not a non-empty array of "
+                    + SEGMENT_SIZE + "-byte segments");
+        }
+        if (bytes / SEGMENT_SIZE > maxSegments) {
+            throw refuse(r, S_IOERR, op + " has " + bytes / SEGMENT_SIZE + " segments, more than max "
+                    + maxSegments);
+        }
+        byte[] payload = new byte[(int) bytes];
+        int at = 0;
+        for (MemorySegment s : r.readable()) {
+            MemorySegment.copy(s, ValueLayout.JAVA_BYTE, 0, payload, at, (int) s.byteSize());
+            at += (int) s.byteSize();
+        }
+        MemorySegment p = MemorySegment.ofArray(payload);
+        record Range(long offset, long length, boolean unmap) {
+        }
+        List<Range> work = new ArrayList<>();
+        for (int i = 0; i < bytes / SEGMENT_SIZE; i++) {
+            long sector = p.get(GuestMemory.U64, i * 16L);
+            long count = Integer.toUnsignedLong(p.get(GuestMemory.U32, i * 16L + 8));
+            int flags = p.get(GuestMemory.U32, i * 16L + 12);
+            if ((flags & ~WZ_UNMAP) != 0 || (!zeroes && flags != 0)) {
+                throw refuse(r, S_UNSUPP, op + " segment " + i + " has unsupported flags 0x"
+                        + Integer.toHexString(flags));
+            }
+            if (count > maxSectors) {
+                throw refuse(r, S_IOERR, op + " segment " + i + " of " + count + " sectors exceeds max "
+                        + maxSectors);
+            }
+            long offset = checkRange(r, op + " segment " + i, sector, count * VirtioBlkConfig.SECTOR);
+            if (count > 0) {
+                work.add(new Range(offset, count * VirtioBlkConfig.SECTOR, (flags & WZ_UNMAP) != 0));
+            }
+        }
+        List<CompletableFuture<Void>> futures = new ArrayList<>();
+        for (Range w : work) {
+            futures.add(zeroes ? device.writeZeroes(w.offset(), w.length(), w.unmap() && config.writeZeroesMayUnmap())
+                    : device.discard(w.offset(), w.length()));
+        }
+        return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).thenApply(v -> 0);
+    }
+
+    /** Checks block alignment and capacity; returns the byte offset. */
+    private long checkRange(VirtioBlkRequest r, String op, long sector, long length) throws BlkRequestException {
+        int perBlock = config.sectorsPerBlock();
+        if (length % config.blkSize() != 0 || Long.remainderUnsigned(sector, perBlock) != 0) {
+            throw refuse(r, S_IOERR, op + " at sector " + Long.toUnsignedString(sector) + " of " + length
+                    + " bytes is not aligned to the " + config.blkSize() + "-byte block size");
+        }
+        long sectors = length / VirtioBlkConfig.SECTOR;
+        if (Long.compareUnsigned(sector, config.capacity()) > 0 || sectors > config.capacity() - sector) {
+            throw refuse(r, S_IOERR, op + " at sector " + Long.toUnsignedString(sector) + " of " + sectors
+                    + " sectors reaches beyond the capacity of " + config.capacity() + " sectors");
+        }
+        return sector * VirtioBlkConfig.SECTOR;
+    }
+
+    private boolean direct(List<MemorySegment> segments) {
+        for (MemorySegment s : segments) {
+            if (s.address() % alignment != 0 || s.byteSize() % alignment != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Issues consecutive reads or writes covering {@code segments}, split at the driver's transfer limit. */
+    private CompletableFuture<Void> transfer(long offset, List<MemorySegment> segments, boolean write) {
+        List<CompletableFuture<Void>> futures = new ArrayList<>();
+        long at = offset;
+        for (MemorySegment s : segments) {
+            for (long p = 0; p < s.byteSize(); p += chunk) {
+                MemorySegment piece = s.asSlice(p, Math.min(chunk, s.byteSize() - p));
+                futures.add(write ? device.write(at, piece, false) : device.read(at, piece));
+                at += piece.byteSize();
+            }
+        }
+        return futures.size() == 1 ? futures.getFirst()
+                : CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new));
+    }
+
+    private static BlkRequestException refuse(VirtioBlkRequest r, int status, String message) {
+        return new BlkRequestException(status, r.status(), message);
+    }
+}

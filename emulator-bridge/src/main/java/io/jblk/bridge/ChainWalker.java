@@ -1,0 +1,109 @@
+package io.jblk.bridge;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Follows a descriptor chain through NEXT links and at most one indirect table, validating as it goes. It counts
+ * steps, so a loop or a chain longer than its table ends in {@link DescriptorChainException}, never in a hang.
+ */
+public final class ChainWalker {
+    /** Largest indirect table accepted, in descriptors (what common devices accept; Linux never needs more). */
+    public static final int MAX_INDIRECT_DESCRIPTORS = 1024;
+    /** Largest total chain length: the used ring reports written bytes in a u32. */
+    public static final long MAX_CHAIN_BYTES = 0xFFFF_FFFFL;
+
+    private final GuestMemory memory;
+    private final boolean indirectAllowed;
+
+    public ChainWalker(GuestMemory memory, boolean indirectAllowed) {
+        this.memory = memory;
+        this.indirectAllowed = indirectAllowed;
+    }
+
+    /**
+     * Walks the chain starting at {@code head} of {@code table}, which has {@code queueSize} entries.
+     */
+    public DescriptorChain walk(MemorySegment table, int queueSize, int head) throws DescriptorChainException {
+        List<DescriptorChain.Buffer> buffers = new ArrayList<>();
+        MemorySegment lastWritable = null;
+        if (head >= queueSize) {
+            throw new DescriptorChainException("head descriptor index " + head + " >= queue size " + queueSize, null);
+        }
+        MemorySegment current = table;
+        int tableSize = queueSize;
+        boolean indirect = false;
+        int index = head;
+        int steps = 0;
+        long total = 0;
+        while (true) {
+            if (++steps > tableSize) {
+                throw new DescriptorChainException("descriptor chain from head " + head + " is longer than its "
+                        + (indirect ? "indirect table" : "queue") + " (" + tableSize + " entries): a loop?",
+                        lastWritable);
+            }
+            Descriptor d = Descriptor.read(current, index);
+            if (d.isIndirect()) {
+                if (!indirectAllowed) {
+                    throw new DescriptorChainException("descriptor " + index + " is INDIRECT but RING_INDIRECT_DESC "
+                            + "was not negotiated", lastWritable);
+                }
+                if (indirect) {
+                    throw new DescriptorChainException("indirect table contains an INDIRECT descriptor at " + index,
+                            lastWritable);
+                }
+                if (d.hasNext()) {
+                    throw new DescriptorChainException("descriptor " + index + " has both INDIRECT and NEXT",
+                            lastWritable);
+                }
+                long len = d.unsignedLength();
+                if (len == 0 || len % Descriptor.SIZE != 0 || len / Descriptor.SIZE > MAX_INDIRECT_DESCRIPTORS) {
+                    throw new DescriptorChainException("indirect table length " + len + " at descriptor " + index
+                            + " is not a non-zero multiple of 16 of at most " + MAX_INDIRECT_DESCRIPTORS
+                            + " entries", lastWritable);
+                }
+                try {
+                    current = memory.slice(d.address(), len);
+                } catch (GuestMemoryException e) {
+                    throw new DescriptorChainException("indirect table of descriptor " + index + ": "
+                            + e.getMessage(), lastWritable);
+                }
+                tableSize = (int) (len / Descriptor.SIZE);
+                indirect = true;
+                index = 0;
+                steps = 0;
+                continue;
+            }
+            MemorySegment data;
+            try {
+                data = memory.slice(d.address(), d.unsignedLength());
+            } catch (GuestMemoryException e) {
+                throw new DescriptorChainException((indirect ? "indirect " : "") + "descriptor " + index + ": "
+                        + e.getMessage(), lastWritable);
+            }
+            if (d.isWrite()) {
+                if (data.byteSize() > 0) {
+                    lastWritable = data;
+                }
+            } else if (lastWritable != null || (!buffers.isEmpty() && buffers.getLast().writable())) {
+                throw new DescriptorChainException((indirect ? "indirect " : "") + "descriptor " + index
+                        + " is device-readable but follows a device-writable one", lastWritable);
+            }
+            total += data.byteSize();
+            if (total > MAX_CHAIN_BYTES) {
+                throw new DescriptorChainException("descriptor chain from head " + head + " holds more than "
+                        + MAX_CHAIN_BYTES + " bytes", lastWritable);
+            }
+            buffers.add(new DescriptorChain.Buffer(d.address(), data, d.isWrite()));
+            if (!d.hasNext()) {
+                return new DescriptorChain(head, buffers);
+            }
+            index = d.next();
+            if (index >= tableSize) {
+                throw new DescriptorChainException("descriptor NEXT index " + index + " >= "
+                        + (indirect ? "indirect table" : "queue") + " size " + tableSize, lastWritable);
+            }
+        }
+    }
+}

@@ -1,0 +1,319 @@
+package io.jblk.bridge;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static io.jblk.bridge.VirtioMmioTransport.*;
+
+/**
+ * A test guest driver for the virtio-mmio block device, modelled on Linux's virtio_mmio + virtio_blk: it resets the
+ * device, negotiates features through the registers, lays out split virtqueues in guest RAM, submits requests from
+ * any thread and completes them from an "interrupt handler" thread woken by the interrupt line.
+ */
+final class GuestBlkDriver implements AutoCloseable {
+    /** Outcome of one request as the guest sees it. */
+    record Result(int status, int usedLength, byte[] data) {
+    }
+
+    private record Pending(CompletableFuture<Result> future, long statusAddr, long dataAddr, int dataLength,
+                           long block, long blockSize) {
+    }
+
+    final GuestRam ram;
+    VirtioMmioTransport mmio;
+    final List<GuestQueue> queues = new ArrayList<>();
+    long negotiated;
+    private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+    final AtomicInteger interrupts = new AtomicInteger();
+    final AtomicInteger configInterrupts = new AtomicInteger();
+    final AtomicLong kicks = new AtomicLong();
+    private final Object line = new Object();
+    private boolean asserted;
+    private volatile boolean running = true;
+    private final Thread irqThread;
+
+    GuestBlkDriver(GuestRam ram) {
+        this.ram = ram;
+        this.irqThread = Thread.ofPlatform().daemon().name("guest-irq").start(this::irqLoop);
+    }
+
+    /** The emulator side of the interrupt line: wakes the handler thread while asserted. */
+    InterruptLine interruptLine() {
+        return level -> {
+            synchronized (line) {
+                asserted = level;
+                if (level) {
+                    line.notifyAll();
+                }
+            }
+        };
+    }
+
+    void attach(VirtioMmioTransport transport) {
+        this.mmio = transport;
+    }
+
+    int reg(int offset) {
+        return (int) mmio.read(offset, 4);
+    }
+
+    void reg(int offset, long value) {
+        mmio.write(offset, 4, value);
+    }
+
+    long deviceFeatures() {
+        reg(DEVICE_FEATURES_SEL, 0);
+        long low = Integer.toUnsignedLong(reg(DEVICE_FEATURES));
+        reg(DEVICE_FEATURES_SEL, 1);
+        return low | ((long) reg(DEVICE_FEATURES) << 32);
+    }
+
+    /**
+     * Linux's probe sequence: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK (checked), queues, DRIVER_OK.
+     *
+     * @return false when the device refused FEATURES_OK
+     */
+    boolean initialize(long wanted, int queueCount, int queueSize) {
+        if (reg(MAGIC_VALUE) != MAGIC || reg(VERSION) != 2 || reg(DEVICE_ID) != VIRTIO_ID_BLOCK) {
+            throw new AssertionError("not a virtio-mmio v2 block device");
+        }
+        reg(STATUS, 0);
+        queues.clear();
+        reg(STATUS, DeviceStatus.ACKNOWLEDGE);
+        reg(STATUS, DeviceStatus.ACKNOWLEDGE | DeviceStatus.DRIVER);
+        negotiated = wanted & deviceFeatures();
+        if ((wanted & VirtioBlkFeatures.bit(VirtioBlkFeatures.VERSION_1)) != 0 && negotiated != wanted) {
+            negotiated = wanted; // a test that insists on unoffered features
+        }
+        reg(DRIVER_FEATURES_SEL, 0);
+        reg(DRIVER_FEATURES, negotiated & 0xFFFF_FFFFL);
+        reg(DRIVER_FEATURES_SEL, 1);
+        reg(DRIVER_FEATURES, negotiated >>> 32);
+        int status = DeviceStatus.ACKNOWLEDGE | DeviceStatus.DRIVER | DeviceStatus.FEATURES_OK;
+        reg(STATUS, status);
+        if ((reg(STATUS) & DeviceStatus.FEATURES_OK) == 0) {
+            reg(STATUS, status | DeviceStatus.FAILED);
+            return false;
+        }
+        boolean eventIdx = VirtioBlkFeatures.has(negotiated, VirtioBlkFeatures.RING_EVENT_IDX);
+        for (int q = 0; q < queueCount; q++) {
+            reg(QUEUE_SEL, q);
+            if (reg(QUEUE_READY) != 0) {
+                throw new AssertionError("queue " + q + " ready before setup");
+            }
+            int max = reg(QUEUE_NUM_MAX);
+            if (max < queueSize) {
+                throw new AssertionError("queue " + q + " max " + max + " < " + queueSize);
+            }
+            GuestQueue gq = new GuestQueue(ram, q, queueSize, eventIdx);
+            reg(QUEUE_NUM, queueSize);
+            reg(QUEUE_DESC_LOW, gq.desc & 0xFFFF_FFFFL);
+            reg(QUEUE_DESC_HIGH, gq.desc >>> 32);
+            reg(QUEUE_DRIVER_LOW, gq.avail & 0xFFFF_FFFFL);
+            reg(QUEUE_DRIVER_HIGH, gq.avail >>> 32);
+            reg(QUEUE_DEVICE_LOW, gq.used & 0xFFFF_FFFFL);
+            reg(QUEUE_DEVICE_HIGH, gq.used >>> 32);
+            reg(QUEUE_READY, 1);
+            queues.add(gq);
+        }
+        reg(STATUS, status | DeviceStatus.DRIVER_OK);
+        return true;
+    }
+
+    /** Read of config space like virtio_cread: retried while the generation changes. */
+    long config(int offset, int size) {
+        long value;
+        int gen;
+        do {
+            gen = reg(CONFIG_GENERATION);
+            value = mmio.read(CONFIG + offset, size);
+        } while (gen != reg(CONFIG_GENERATION));
+        return value;
+    }
+
+    // ---- request helpers --------------------------------------------------------------------------------------
+
+    /** Submits a read of {@code length} bytes at {@code sector}, data split into {@code splits} segments. */
+    CompletableFuture<Result> read(int queue, long sector, int length, int splits, boolean indirect) {
+        return request(queue, VirtioBlkRequest.T_IN, sector, null, length, splits, indirect);
+    }
+
+    CompletableFuture<Result> write(int queue, long sector, byte[] data, int splits, boolean indirect) {
+        return request(queue, VirtioBlkRequest.T_OUT, sector, data, 0, splits, indirect);
+    }
+
+    CompletableFuture<Result> flush(int queue) {
+        return request(queue, VirtioBlkRequest.T_FLUSH, 0, null, 0, 1, false);
+    }
+
+    CompletableFuture<Result> getId(int queue) {
+        return request(queue, VirtioBlkRequest.T_GET_ID, 0, null, VirtioBlkDevice.SERIAL_BYTES, 1, false);
+    }
+
+    /** DISCARD or WRITE_ZEROES with one segment per {@code {sector, count, flags}} triple. */
+    CompletableFuture<Result> ranges(int queue, int type, long[][] segments, boolean indirect) {
+        MemorySegment payload = MemorySegment.ofArray(new byte[16 * segments.length]);
+        for (int i = 0; i < segments.length; i++) {
+            payload.set(GuestMemory.U64, 16L * i, segments[i][0]);
+            payload.set(GuestMemory.U32, 16L * i + 8, (int) segments[i][1]);
+            payload.set(GuestMemory.U32, 16L * i + 12, (int) segments[i][2]);
+        }
+        return request(queue, type, 0, payload.toArray(ValueLayout.JAVA_BYTE), 0, 1, indirect);
+    }
+
+    /** Any request: header, readable {@code out} data or {@code inLength} writable bytes, status. */
+    CompletableFuture<Result> request(int queue, int type, long sector, byte[] out, int inLength, int splits,
+                                      boolean indirect) {
+        int dataLength = out != null ? out.length : inLength;
+        long blockSize = 512L + dataLength;
+        long block = ram.allocPooled(blockSize);
+        long header = block;
+        long status = block + 16;
+        long data = dataLength > 0 ? block + 512 : 0;
+        MemorySegment h = ram.at(header, 16);
+        h.set(GuestMemory.U32, 0, type);
+        h.set(GuestMemory.U32, 4, 0);
+        h.set(GuestMemory.U64, 8, sector);
+        ram.at(status, 1).set(ValueLayout.JAVA_BYTE, 0, (byte) 0xFF);
+        if (out != null && out.length > 0) {
+            MemorySegment.copy(out, 0, ram.at(data, out.length), ValueLayout.JAVA_BYTE, 0, out.length);
+        }
+        List<GuestQueue.Segment> segs = new ArrayList<>();
+        segs.add(new GuestQueue.Segment(header, 16, false));
+        if (dataLength > 0) {
+            int pieces = Math.max(1, Math.min(splits, dataLength));
+            int at = 0;
+            for (int i = 0; i < pieces; i++) {
+                int len = i == pieces - 1 ? dataLength - at : dataLength / pieces;
+                segs.add(new GuestQueue.Segment(data + at, len, out == null));
+                at += len;
+            }
+        }
+        segs.add(new GuestQueue.Segment(status, 1, true));
+        return submit(queue, segs, indirect, new Pending(null, status, out == null ? data : 0,
+                out == null ? dataLength : 0, block, blockSize));
+    }
+
+    /** Submits a chain; the future completes from the interrupt handler. */
+    CompletableFuture<Result> submit(int queue, List<GuestQueue.Segment> segs, boolean indirect, long statusAddr) {
+        return submit(queue, segs, indirect, new Pending(null, statusAddr, 0, 0, 0, 0));
+    }
+
+    private CompletableFuture<Result> submit(int queue, List<GuestQueue.Segment> segs, boolean indirect,
+                                             Pending template) {
+        GuestQueue q = queues.get(queue);
+        CompletableFuture<Result> f = new CompletableFuture<>();
+        synchronized (q) {
+            int head;
+            while ((head = q.add(segs, indirect)) < 0) {
+                poll(q); // ring full: reclaim what completed (a real driver would sleep on the interrupt)
+                Thread.onSpinWait();
+            }
+            pending.put(key(queue, head), new Pending(f, template.statusAddr(), template.dataAddr(),
+                    template.dataLength(), template.block(), template.blockSize()));
+            // add() already published; order matters: pending must be registered before the kick
+        }
+        kick(q);
+        return f;
+    }
+
+    /** Publishes a hand-written head (descriptors already in the table) and kicks. */
+    CompletableFuture<Result> submitRaw(int queue, int head, long statusAddr) {
+        GuestQueue q = queues.get(queue);
+        CompletableFuture<Result> f = new CompletableFuture<>();
+        synchronized (q) {
+            pending.put(key(queue, head), new Pending(f, statusAddr, 0, 0, 0, 0));
+            q.publish(head);
+        }
+        kick(q);
+        return f;
+    }
+
+    void kick(GuestQueue q) {
+        if (q.kickPrepare()) {
+            kicks.incrementAndGet();
+            reg(QUEUE_NOTIFY, q.index);
+        }
+    }
+
+    private static long key(int queue, int head) {
+        return ((long) queue << 32) | head;
+    }
+
+    private void irqLoop() {
+        while (running) {
+            synchronized (line) {
+                while (!asserted && running) {
+                    try {
+                        line.wait();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
+            if (!running || mmio == null) {
+                continue;
+            }
+            int isr = reg(INTERRUPT_STATUS);
+            reg(INTERRUPT_ACK, isr);
+            if ((isr & INT_USED_BUFFER) != 0) {
+                interrupts.incrementAndGet();
+            }
+            if ((isr & INT_CONFIG) != 0) {
+                configInterrupts.incrementAndGet();
+            }
+            for (GuestQueue q : List.copyOf(queues)) {
+                poll(q);
+            }
+        }
+    }
+
+    /** Consumes the used ring and completes the requests (virtblk_done). */
+    void poll(GuestQueue q) {
+        List<GuestQueue.Used> done = new ArrayList<>();
+        synchronized (q) {
+            do {
+                done.addAll(q.takeUsed());
+                q.setUsedEvent(q.lastUsed()); // virtqueue_enable_cb: interrupt for the next completion
+            } while (q.usedIdxInRing() != q.lastUsed());
+        }
+        for (GuestQueue.Used u : done) {
+            Pending p = pending.remove(key(q.index, u.head()));
+            if (p == null) {
+                continue;
+            }
+            int status = p.statusAddr() == 0 ? -1 : Byte.toUnsignedInt(ram.at(p.statusAddr(), 1)
+                    .get(ValueLayout.JAVA_BYTE, 0));
+            byte[] data = p.dataLength() == 0 ? new byte[0]
+                    : ram.at(p.dataAddr(), p.dataLength()).toArray(ValueLayout.JAVA_BYTE);
+            if (p.block() != 0) {
+                ram.free(p.block(), p.blockSize());
+            }
+            p.future().complete(new Result(status, u.length(), data));
+        }
+    }
+
+    int pendingCount() {
+        return pending.size();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        synchronized (line) {
+            line.notifyAll();
+        }
+        try {
+            irqThread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package io.jblk.bridge;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/** Test guest RAM: one region at a non-zero guest-physical base, with a bump allocator for guest structures. */
+final class GuestRam implements AutoCloseable {
+    static final long BASE = 0x4000_0000L;
+
+    private final Arena arena = Arena.ofShared();
+    final MemorySegment ram;
+    final GuestMemory memory;
+    private long next;
+
+    GuestRam(long size) {
+        ram = arena.allocate(size, 4096);
+        memory = GuestMemory.of(BASE, ram);
+    }
+
+    /** Allocates {@code size} bytes aligned to {@code align}; returns the guest-physical address. */
+    synchronized long alloc(long size, long align) {
+        next = (next + align - 1) / align * align;
+        long at = next;
+        next += size;
+        if (next > ram.byteSize()) {
+            throw new IllegalStateException("test guest RAM exhausted");
+        }
+        return BASE + at;
+    }
+
+    private final java.util.Map<Long, java.util.concurrent.ConcurrentLinkedQueue<Long>> pools =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A reusable block of at least {@code size} bytes (power-of-two classes, 512-aligned); see {@link #free}. */
+    long allocPooled(long size) {
+        long cls = classOf(size);
+        Long a = pools.computeIfAbsent(cls, c -> new java.util.concurrent.ConcurrentLinkedQueue<>()).poll();
+        return a != null ? a : alloc(cls, Math.min(cls, 4096));
+    }
+
+    void free(long gpa, long size) {
+        pools.get(classOf(size)).add(gpa);
+    }
+
+    private static long classOf(long size) {
+        return Math.max(512, Long.highestOneBit(Math.max(1, size - 1)) << 1);
+    }
+
+    /** The host view of guest-physical {@code [gpa, gpa+len)}. */
+    MemorySegment at(long gpa, long len) {
+        return ram.asSlice(gpa - BASE, len);
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}
