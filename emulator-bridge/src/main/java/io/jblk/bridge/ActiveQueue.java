@@ -88,7 +88,7 @@ final class ActiveQueue {
             });
         } catch (DescriptorChainException e) {
             LOG.log(System.Logger.Level.WARNING, "virtio-blk queue {0} head {1}: {2}", index, head, e.getMessage());
-            MemorySegment last = e.lastWritable();
+            MemorySegment last = e.statusByte();
             complete(new Completion(head, last == null ? null : last.asSlice(last.byteSize() - 1, 1),
                     VirtioBlkRequest.S_IOERR, 0));
         } catch (BlkRequestException e) {

@@ -26,6 +26,64 @@ public final class ChainWalker {
      * Walks the chain starting at {@code head} of {@code table}, which has {@code queueSize} entries.
      */
     public DescriptorChain walk(MemorySegment table, int queueSize, int head) throws DescriptorChainException {
+        try {
+            return strictWalk(table, queueSize, head);
+        } catch (DescriptorChainException e) {
+            MemorySegment status = statusOfLastDescriptor(table, queueSize, head);
+            throw status == null ? e : new DescriptorChainException(e.getMessage(), status);
+        }
+    }
+
+    /**
+     * Best effort to find where the guest expects the status of a chain that failed validation: follows NEXT links
+     * (bounded, ignoring everything else that is wrong) to the last descriptor and returns it when it is a non-empty,
+     * device-writable buffer inside guest memory, else null.
+     */
+    private MemorySegment statusOfLastDescriptor(MemorySegment table, int queueSize, int head) {
+        if (head >= queueSize) {
+            return null;
+        }
+        MemorySegment current = table;
+        int tableSize = queueSize;
+        boolean indirect = false;
+        int index = head;
+        for (int steps = 0; steps <= tableSize; steps++) {
+            Descriptor d = Descriptor.read(current, index);
+            if (d.isIndirect() && !indirect) {
+                long len = d.unsignedLength() / Descriptor.SIZE * Descriptor.SIZE;
+                if (len == 0 || len / Descriptor.SIZE > MAX_INDIRECT_DESCRIPTORS) {
+                    return null;
+                }
+                try {
+                    current = memory.slice(d.address(), len);
+                } catch (GuestMemoryException e) {
+                    return null;
+                }
+                tableSize = (int) (len / Descriptor.SIZE);
+                indirect = true;
+                index = 0;
+                steps = -1;
+                continue;
+            }
+            if (!d.hasNext()) {
+                if (!d.isWrite() || d.isIndirect() || d.length() == 0) {
+                    return null;
+                }
+                try {
+                    return memory.slice(d.address() + d.unsignedLength() - 1, 1);
+                } catch (GuestMemoryException e) {
+                    return null;
+                }
+            }
+            index = d.next();
+            if (index >= tableSize) {
+                return null;
+            }
+        }
+        return null; // a loop: no last descriptor
+    }
+
+    private DescriptorChain strictWalk(MemorySegment table, int queueSize, int head) throws DescriptorChainException {
         List<DescriptorChain.Buffer> buffers = new ArrayList<>();
         MemorySegment lastWritable = null;
         if (head >= queueSize) {

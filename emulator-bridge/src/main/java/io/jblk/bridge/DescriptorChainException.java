@@ -7,19 +7,19 @@ import java.lang.foreign.MemorySegment;
  * memory, or a readable buffer after a writable one.
  */
 public final class DescriptorChainException extends VirtioException {
-    private final transient MemorySegment lastWritable;
+    private final transient MemorySegment statusByte;
 
     /**
-     * @param lastWritable the last device-writable buffer walked before the error (where the device reports IOERR
-     *                     as best it can), or null
+     * @param statusByte where the device reports IOERR as best it can: the last byte of the chain's final
+     *                   descriptor when that is writable, else of the last writable buffer walked; or null
      */
-    public DescriptorChainException(String message, MemorySegment lastWritable) {
+    public DescriptorChainException(String message, MemorySegment statusByte) {
         super(message);
-        this.lastWritable = lastWritable;
+        this.statusByte = statusByte;
     }
 
-    /** The last non-empty device-writable buffer walked before the error, or null. */
-    public MemorySegment lastWritable() {
-        return lastWritable;
+    /** Where the device writes IOERR for this chain (a 1-byte slice, or a buffer whose last byte is used), or null. */
+    public MemorySegment statusByte() {
+        return statusByte;
     }
 }

@@ -27,7 +27,8 @@ final class Fixture implements AutoCloseable {
     final GuestBlkDriver guest;
     final VirtioMmioTransport mmio;
 
-    Fixture(Path dir, long size, byte[] initial, boolean readOnly, int queues, int queueSize, BlockDevice wrap)
+    Fixture(Path dir, long size, byte[] initial, boolean readOnly, int queues, int queueSize,
+            java.util.function.Function<BlockDevice, BlockDevice> wrap)
             throws IOException {
         image = dir.resolve("disk.raw");
         BlockDrivers.create(image, "raw", CreateOptions.builder(size).build());
@@ -35,7 +36,7 @@ final class Fixture implements AutoCloseable {
             Files.write(image, initial);
         }
         BlockDevice opened = BlockDrivers.open(image, "raw", OpenOptions.builder().readOnly(readOnly).build());
-        disk = wrap != null ? wrap : opened;
+        disk = wrap != null ? wrap.apply(opened) : opened;
         ram = new GuestRam(96L << 20);
         guest = new GuestBlkDriver(ram);
         mmio = VirtioBlkDevice.builder(disk, ram.memory).queues(queues).queueSize(queueSize).serial("jblk-test-serial")

@@ -1,0 +1,103 @@
+package io.jblk.bridge;
+
+import io.jblk.api.BlockDevice;
+import io.jblk.api.BlockLimits;
+import io.jblk.api.Extent;
+import io.jblk.api.ImageInfo;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * A real device wrapped so tests can change its reported limits and hold its completions until released (to put
+ * requests deterministically "in flight").
+ */
+final class ControlledDevice implements BlockDevice {
+    private final BlockDevice inner;
+    private final BlockLimits limits;
+    private volatile CompletableFuture<Void> gate = CompletableFuture.completedFuture(null);
+    final AtomicInteger started = new AtomicInteger();
+    final AtomicInteger directReads = new AtomicInteger();
+
+    ControlledDevice(BlockDevice inner, BlockLimits limits) {
+        this.inner = inner;
+        this.limits = limits == null ? inner.limits() : limits;
+    }
+
+    /** From now on completions wait until {@link #open()}. */
+    void closeGate() {
+        gate = new CompletableFuture<>();
+    }
+
+    void open() {
+        gate.complete(null);
+    }
+
+    private <T> CompletableFuture<T> gated(Supplier<CompletableFuture<T>> op) {
+        started.incrementAndGet();
+        CompletableFuture<Void> g = gate;
+        return g.thenCompose(v -> op.get());
+    }
+
+    @Override
+    public long size() {
+        return inner.size();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return inner.isReadOnly();
+    }
+
+    @Override
+    public BlockLimits limits() {
+        return limits;
+    }
+
+    @Override
+    public CompletableFuture<Void> read(long offset, MemorySegment buffer) {
+        if (buffer.isNative()) {
+            directReads.incrementAndGet();
+        }
+        return gated(() -> inner.read(offset, buffer));
+    }
+
+    @Override
+    public CompletableFuture<Void> write(long offset, MemorySegment data, boolean fua) {
+        return gated(() -> inner.write(offset, data, fua));
+    }
+
+    @Override
+    public CompletableFuture<Void> writeZeroes(long offset, long length, boolean mayUnmap) {
+        return gated(() -> inner.writeZeroes(offset, length, mayUnmap));
+    }
+
+    @Override
+    public CompletableFuture<Void> discard(long offset, long length) {
+        return gated(() -> inner.discard(offset, length));
+    }
+
+    @Override
+    public CompletableFuture<Void> flush() {
+        return gated(inner::flush);
+    }
+
+    @Override
+    public CompletableFuture<List<Extent>> blockStatus(long offset, long length) {
+        return inner.blockStatus(offset, length);
+    }
+
+    @Override
+    public ImageInfo info() throws IOException {
+        return inner.info();
+    }
+
+    @Override
+    public void close() throws IOException {
+        inner.close();
+    }
+}
