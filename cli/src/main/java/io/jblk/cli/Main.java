@@ -11,7 +11,8 @@ import java.util.concurrent.Callable;
 @Command(name = "jblk", mixinStandardHelpOptions = true, version = "jblk 0.1.0",
         description = "Disk images with qemu-img's and qemu-io's habits, served by jblk's drivers.",
         subcommands = {CreateCommand.class, InfoCommand.class, MapCommand.class, CompareCommand.class,
-                IoCommand.class})
+                IoCommand.class, CheckCommand.class, ResizeCommand.class, ConvertCommand.class,
+                BenchCommand.class})
 public final class Main implements Callable<Integer> {
 
     @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT, description = "print stack traces of errors")
@@ -49,6 +50,8 @@ public final class Main implements Callable<Integer> {
                     }
                     return code;
                 });
+        // "resize FILE -1M": a negative size is an argument, not an unknown option, as in qemu-img
+        line.getSubcommands().get("resize").setUnmatchedOptionsArePositionalParams(true);
         try {
             return line.execute(args);
         } finally {

@@ -3,6 +3,7 @@ package io.jblk.raw;
 import io.jblk.api.BlockDevice;
 import io.jblk.api.BlockDriver;
 import io.jblk.api.CreateOptions;
+import io.jblk.api.ImageResizer;
 import io.jblk.api.InvalidOptionException;
 import io.jblk.api.OpenOptions;
 import io.jblk.nativeio.HostFile;
@@ -15,7 +16,7 @@ import java.util.List;
 import java.util.Locale;
 
 /** The raw format: guest offset = file offset. Accepts any file, so it probes with the lowest score. */
-public final class RawDriver implements BlockDriver {
+public final class RawDriver implements BlockDriver, ImageResizer {
     public static final String FORMAT = "raw";
 
     @Override
@@ -61,6 +62,18 @@ public final class RawDriver implements BlockDriver {
     @Override
     public BlockDevice open(Path path, OpenOptions options) throws IOException {
         return new RawDevice(HostFile.open(path, HostFileOpening.hostOptions(options)));
+    }
+
+    /** A raw image is resized by setting its file's length; new space is a hole that reads as zeros. */
+    @Override
+    public void resize(Path path, OpenOptions options, long newSize) throws IOException {
+        if (newSize < 0) {
+            throw new InvalidOptionException("raw image size must not be negative, got " + newSize);
+        }
+        try (HostFile file = HostFile.open(path, HostFileOpening.hostOptions(options.toBuilder().readOnly(false).build()))) {
+            file.truncate(newSize);
+            file.flush().join();
+        }
     }
 
     @Override

@@ -1,0 +1,132 @@
+package io.jblk.cli;
+
+import io.jblk.api.BlockDevice;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.LongUnaryOperator;
+
+/**
+ * {@code qemu-img bench} with its flags, plus {@code --random} (uniform random aligned offsets) and {@code --json}.
+ * Prints qemu-img's two lines, then the request rate and throughput.
+ */
+@Command(name = "bench", description = "Run a simple sequential (or --random) I/O benchmark on an image.")
+final class BenchCommand extends Subcommand {
+    @Option(names = "-c", paramLabel = "count", defaultValue = "75000", description = "number of requests")
+    long count;
+    @Option(names = "-d", paramLabel = "depth", defaultValue = "64", description = "requests in flight")
+    int depth;
+    @Option(names = "-f", paramLabel = "fmt", description = "image format (probed when absent)")
+    String format;
+    @Option(names = "-n", description = "native AIO (jblk: the io_uring engine)")
+    boolean nativeAio;
+    @Option(names = "-o", paramLabel = "offset", defaultValue = "0", description = "offset of the first request")
+    String offset;
+    @Option(names = "-s", paramLabel = "size", defaultValue = "4k", description = "request size")
+    String size;
+    @Option(names = "-S", paramLabel = "step", description = "distance between requests (default: size)")
+    String step;
+    @Option(names = "-t", paramLabel = "cache", defaultValue = "writeback", description = "cache mode: none or writeback")
+    String cache;
+    @Option(names = "-i", paramLabel = "aio", description = "I/O engine: auto, io_uring, threads (qemu's native = threads)")
+    String aio;
+    @Option(names = "-w", description = "write instead of read")
+    boolean write;
+    @Option(names = "--pattern", paramLabel = "pattern", defaultValue = "0", description = "byte written with -w")
+    String pattern;
+    @Option(names = "--flush-interval", paramLabel = "n", defaultValue = "0", description = "flush every n requests")
+    long flushInterval;
+    @Option(names = "--no-drain", description = "accepted for compatibility (flushes always wait for requests in flight)")
+    boolean noDrain;
+    @Option(names = "--random", description = "uniform random offsets, aligned to the request size")
+    boolean random;
+    @Option(names = "--seed", paramLabel = "n", defaultValue = "1", description = "seed of --random")
+    long seed;
+    @Option(names = "--json", description = "print the result as JSON")
+    boolean json;
+    @Option(names = "-q", description = "quiet")
+    boolean quiet;
+    @Option(names = {"-U", "--force-share"}, description = "accepted for compatibility")
+    boolean forceShare;
+    @Parameters(index = "0", paramLabel = "FILE")
+    Path file;
+
+    @Override
+    public Integer call() throws IOException {
+        int bufSize = (int) Sizes.parse(size);
+        long stepSize = step == null ? bufSize : Sizes.parse(step);
+        long first = Sizes.parse(offset);
+        if (count <= 0 || depth <= 0 || bufSize <= 0) {
+            throw new CliException("count, depth and size must be positive (got -c " + count + " -d " + depth
+                    + " -s " + size + ")");
+        }
+        if (flushInterval > 0 && flushInterval < depth) {
+            throw new CliException("Flush interval can't be smaller than depth");
+        }
+        if (flushInterval > 0 && !write) {
+            throw new CliException("--flush-interval is only available in write tests");
+        }
+        String engine = aio != null ? aio : nativeAio ? "io_uring" : null;
+        try (BlockDevice device = Images.open(file, format, !write, cache, engine)) {
+            long imageSize = device.size();
+            if (imageSize < bufSize) {
+                throw new CliException(file + ": image (" + imageSize + " bytes) smaller than one request (" + bufSize + ")");
+            }
+            LongUnaryOperator offsets = random ? randomOffsets(imageSize, bufSize, seed)
+                    : sequentialOffsets(imageSize, bufSize, first, stepSize);
+            if (!quiet && !json) {
+                out().printf("Sending %d %s requests, %d bytes each, %d in parallel (starting at offset %d, step size %d)%s%n",
+                        count, write ? "write" : "read", bufSize, depth, first, stepSize, random ? ", random offsets" : "");
+            }
+            Workload.Result r = Workload.run(device, write, count, depth, bufSize, (byte) (int) Integer.decode(pattern),
+                    offsets, flushInterval);
+            String engineName = device.info().ioEngine();
+            if (json) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("requests", r.requests());
+                m.put("request-size", (long) bufSize);
+                m.put("depth", depth);
+                m.put("write", write);
+                m.put("random", random);
+                m.put("seconds", r.seconds());
+                m.put("iops", r.iops());
+                m.put("mib-per-second", r.mibPerSecond());
+                m.put("io-engine", engineName);
+                out().println(Json.pretty(m));
+            } else if (!quiet) {
+                out().printf(Locale.ROOT, "Run completed in %.3f seconds.%n", r.seconds());
+                out().printf(Locale.ROOT, "%.0f IOPS, %.1f MiB/s (io engine %s)%n", r.iops(), r.mibPerSecond(), engineName);
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * qemu-img bench's walk: step on modulo the image size (so later passes fall between earlier ones), and start at
+     * 0 when a request would not fit.
+     */
+    static LongUnaryOperator sequentialOffsets(long imageSize, int bufSize, long first, long step) {
+        long[] next = {first};
+        return i -> {
+            long at = next[0];
+            if (at + bufSize > imageSize) {
+                at = 0;
+            }
+            next[0] = (at + step) % imageSize;
+            return at;
+        };
+    }
+
+    static LongUnaryOperator randomOffsets(long imageSize, int bufSize, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        long slots = imageSize / bufSize;
+        return i -> rng.nextLong(slots) * bufSize;
+    }
+}

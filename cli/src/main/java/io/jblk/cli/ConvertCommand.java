@@ -1,0 +1,165 @@
+package io.jblk.cli;
+
+import io.jblk.api.BlockDevice;
+import io.jblk.api.BlockDrivers;
+import io.jblk.api.CreateOptions;
+import io.jblk.api.Extent;
+import io.jblk.api.OpenOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code qemu-img convert [-f fmt] [-O fmt] [-o options] [-c] [-p] [-n] [-S size] SRC DST}: copies the guest-visible
+ * content (backing chain flattened) into a new image, leaving zero areas unallocated.
+ */
+@Command(name = "convert", description = "Copy an image into a new image, possibly of another format.")
+final class ConvertCommand extends Subcommand {
+    /** Size of one read; large enough to stream, small enough to keep memory flat. */
+    private static final long CHUNK = 2L << 20;
+
+    @Option(names = "-f", paramLabel = "fmt", description = "source format (probed when absent)")
+    String sourceFormat;
+    @Option(names = "-O", paramLabel = "fmt", description = "output format (default raw)", defaultValue = "raw")
+    String outputFormat;
+    @Option(names = "-o", paramLabel = "options", description = "name=value,... creation options of the output")
+    List<String> options;
+    @Option(names = "-c", description = "compress the output (the output driver must accept the 'compress' open option)")
+    boolean compress;
+    @Option(names = "-p", description = "show progress")
+    boolean progress;
+    @Option(names = "-n", description = "do not create the output: write into an existing image")
+    boolean noCreate;
+    @Option(names = "-S", paramLabel = "size", defaultValue = "4k",
+            description = "runs of zeros at least this long are left unallocated (0 = write everything)")
+    String sparseSize;
+    @Option(names = "-q", description = "quiet")
+    boolean quiet;
+    @Option(names = {"-U", "--force-share"}, description = "accepted for compatibility")
+    boolean forceShare;
+    @Parameters(index = "0", paramLabel = "SRC")
+    Path source;
+    @Parameters(index = "1", paramLabel = "DST")
+    Path target;
+
+    @Override
+    public Integer call() throws IOException {
+        long sparse = Sizes.parse(sparseSize);
+        if (sparse != 0 && sparse % Buffers.SECTOR != 0) {
+            throw new CliException("Invalid buffer size for sparse output specified: " + sparseSize
+                    + " (must be a multiple of 512)");
+        }
+        if (compress && outputFormat.equals("raw")) {
+            throw new CliException("Compression not supported for this file format: raw");
+        }
+        try (BlockDevice src = Images.open(source, sourceFormat, true)) {
+            Map<String, String> opts = OptionList.parse(options);
+            if (OptionList.wantsHelp(opts)) {
+                CreateCommand.printHelp(out(), CreateCommand.driver(outputFormat));
+                return 0;
+            }
+            if (!noCreate) {
+                try {
+                    BlockDrivers.create(target, outputFormat, CreateOptions.builder(src.size()).options(opts).build());
+                } catch (IOException | IllegalArgumentException e) {
+                    throw new CliException(target + ": " + Images.describe(e));
+                }
+            } else if (!Files.exists(target)) {
+                throw new CliException("Could not open '" + target + "': No such file or directory");
+            }
+            OpenOptions.Builder openOptions = OpenOptions.builder();
+            if (compress) {
+                openOptions.formatOption("compress", "on");
+            }
+            try (BlockDevice dst = Images.open(target, outputFormat, openOptions.build())) {
+                if (dst.size() < src.size()) {
+                    throw new CliException("Output image '" + target + "' is smaller (" + dst.size()
+                            + " bytes) than the source (" + src.size() + " bytes)");
+                }
+                copy(src, dst, sparse, !noCreate);
+                Await.get(dst.flush(), target + ": flush");
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Copies every extent. A fresh target already reads as zeros, so zero extents and zero runs are skipped;
+     * an existing one (-n) gets them as write-zeroes.
+     */
+    private void copy(BlockDevice src, BlockDevice dst, long sparse, boolean freshTarget) throws IOException {
+        Progress bar = new Progress(out(), progress && !quiet, src.size());
+        List<Extent> extents = new ArrayList<>();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = Buffers.allocate(arena, CHUNK);
+            for (long at = 0; at < src.size(); ) {
+                long span = Math.min(1L << 30, src.size() - at);
+                extents.clear();
+                ExtentMap.walk(src, at, span, extents::add);
+                for (Extent e : extents) {
+                    if (e.zero() && !e.data()) {
+                        if (!freshTarget) {
+                            Await.get(dst.writeZeroes(e.offset(), e.length(), true), target + ": zero at " + e.offset());
+                        }
+                    } else {
+                        for (long off = e.offset(); off < e.end(); off += CHUNK) {
+                            long len = Math.min(CHUNK, e.end() - off);
+                            MemorySegment chunk = buffer.asSlice(0, len);
+                            Await.get(src.read(off, chunk), source + ": read at offset " + off);
+                            writeSparse(dst, off, chunk, sparse, freshTarget);
+                            bar.update(off + len);
+                        }
+                    }
+                    bar.update(e.end());
+                }
+                at += span;
+            }
+        }
+        bar.finish();
+    }
+
+    /** Writes {@code chunk} at {@code offset}, leaving out aligned runs of zeros of at least {@code sparse} bytes. */
+    private void writeSparse(BlockDevice dst, long offset, MemorySegment chunk, long sparse, boolean freshTarget)
+            throws IOException {
+        if (sparse == 0) {
+            Await.get(dst.write(offset, chunk), target + ": write at offset " + offset);
+            return;
+        }
+        long len = chunk.byteSize();
+        long runStart = 0;
+        boolean runIsZero = Buffers.isZero(chunk.asSlice(0, Math.min(sparse, len)));
+        for (long pos = 0; pos < len; ) {
+            long next = Math.min(len, pos + sparse);
+            boolean zero = Buffers.isZero(chunk.asSlice(pos, next - pos));
+            if (zero != runIsZero) {
+                emit(dst, offset, chunk, runStart, pos, runIsZero, freshTarget);
+                runStart = pos;
+                runIsZero = zero;
+            }
+            pos = next;
+        }
+        emit(dst, offset, chunk, runStart, len, runIsZero, freshTarget);
+    }
+
+    private void emit(BlockDevice dst, long offset, MemorySegment chunk, long from, long to, boolean zero,
+                      boolean freshTarget) throws IOException {
+        if (to <= from) {
+            return;
+        }
+        if (!zero) {
+            Await.get(dst.write(offset + from, chunk.asSlice(from, to - from)),
+                    target + ": write at offset " + (offset + from));
+        } else if (!freshTarget) {
+            Await.get(dst.writeZeroes(offset + from, to - from, true), target + ": zero at offset " + (offset + from));
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package io.jblk.cli;
+
+import io.jblk.api.CheckResult;
+import io.jblk.api.testing.ExternalTool;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** check, resize, convert and bench next to qemu-img on the same images. */
+class CheckResizeConvertBenchTest {
+    @TempDir
+    Path dir;
+
+    private Path raw(String name, String size, String... ioCommands) throws Exception {
+        Path file = dir.resolve(name);
+        Cli.qemuImg("create", "-f", "raw", file.toString(), size).ok();
+        for (String c : ioCommands) {
+            Cli.qemuIo("-f", "raw", "-c", c, file.toString()).ok();
+        }
+        return file;
+    }
+
+    @Test
+    void checkOfAFormatWithoutChecksExits63LikeQemuImg() throws Exception {
+        String file = raw("a.raw", "1M").toString();
+        for (String output : new String[]{"human", "json"}) {
+            ExternalTool.Result qemu = Cli.qemuImg("check", "-f", "raw", "--output=" + output, file);
+            Cli.Result jblk = Cli.jblk("check", "-f", "raw", "--output=" + output, file);
+            assertEquals(qemu.exitCode(), jblk.exitCode(), output);
+            assertEquals(63, jblk.exitCode());
+            assertEquals(qemu.stderr().replace("qemu-img: ", "jblk: "), jblk.stderr());
+        }
+    }
+
+    /** Renders the numbers qemu-img check found on a real qcow2 image and compares with qemu-img's own text. */
+    @Test
+    void checkReportIsWordedLikeQemuImgForTheSameNumbers() throws Exception {
+        Path image = dir.resolve("q.qcow2");
+        Cli.qemuImg("create", "-f", "qcow2", image.toString(), "64M").ok();
+        Cli.qemuIo("-c", "write -P 1 0 200k", "-c", "write -P 2 10M 64k", image.toString()).ok();
+        Map<?, ?> q = (Map<?, ?>) Cli.parse(Cli.qemuImg("check", "--output=json", image.toString()).ok().stdout());
+        CheckResult r = new CheckResult(0, 0, (Long) q.get("check-errors"), 0, 0, (Long) q.get("image-end-offset"),
+                (Long) q.get("total-clusters"), (Long) q.get("allocated-clusters"),
+                q.containsKey("fragmented-clusters") ? (Long) q.get("fragmented-clusters") : 0, 0, List.of());
+        StringWriter human = new StringWriter();
+        CheckCommand.printHuman(new PrintWriter(human, true), r);
+        assertEquals(Cli.qemuImg("check", image.toString()).ok().stdout(), human.toString());
+        Cli.assertSameFields(q, Cli.parse(Json.pretty(CheckCommand.jsonFields(image, "qcow2", r, 0, 0))), "check");
+    }
+
+    @Test
+    void resizeGrowsAndShrinksLikeQemuImg() throws Exception {
+        Path ours = raw("ours.raw", "1M");
+        Path theirs = raw("theirs.raw", "1M");
+        for (String[] step : new String[][]{{"+1M"}, {"3M"}, {"--shrink", "-512k"}, {"--shrink", "1000k"}}) {
+            String[] q = step.length == 2 ? new String[]{"resize", "-f", "raw", step[0], theirs.toString(), step[1]}
+                    : new String[]{"resize", "-f", "raw", theirs.toString(), step[0]};
+            String[] j = step.length == 2 ? new String[]{"resize", "-f", "raw", step[0], ours.toString(), step[1]}
+                    : new String[]{"resize", "-f", "raw", ours.toString(), step[0]};
+            Cli.qemuImg(q).ok();
+            Cli.jblk(j).expect(0);
+            assertEquals(Files.size(theirs), Files.size(ours), String.join(" ", step));
+        }
+        assertEquals(1, Cli.qemuImg("resize", "-f", "raw", theirs.toString(), "-512k").exitCode());
+        Cli.jblk("resize", "-f", "raw", ours.toString(), "-512k").expect(1);
+        assertEquals(Files.size(theirs), Files.size(ours));
+    }
+
+    @Test
+    void convertCopiesContentAndLeavesZerosUnallocated() throws Exception {
+        Path src = raw("src.raw", "4M", "write -P 0x61 0 4M", "write -P 0 1M 2M", "write -P 0x62 1500000 1");
+        Path dst = dir.resolve("dst.raw");
+        Cli.jblk("convert", "-f", "raw", "-O", "raw", src.toString(), dst.toString()).expect(0);
+        Cli.qemuImg("compare", "-f", "raw", "-F", "raw", src.toString(), dst.toString()).ok();
+        Object map = Cli.parse(Cli.qemuImg("map", "--output=json", "-f", "raw", dst.toString()).ok().stdout());
+        long dataBytes = ((List<?>) map).stream().map(e -> (Map<?, ?>) e).filter(e -> (Boolean) e.get("data"))
+                .mapToLong(e -> (Long) e.get("length")).sum();
+        assertTrue(dataBytes <= (2L << 20) + 4096, "zeros were written out: " + map);
+    }
+
+    @Test
+    void convertIntoExistingImageOverwritesEverything() throws Exception {
+        Path src = raw("src.raw", "2M", "write -P 0x71 0 1M");
+        Path dst = raw("dst.raw", "2M", "write -P 0x55 0 2M");
+        Cli.jblk("convert", "-n", "-f", "raw", "-O", "raw", src.toString(), dst.toString()).expect(0);
+        Cli.qemuImg("compare", "-f", "raw", "-F", "raw", src.toString(), dst.toString()).ok();
+        Cli.jblk("convert", "-c", "-f", "raw", "-O", "raw", src.toString(), dir.resolve("c.raw").toString()).expect(1);
+    }
+
+    @Test
+    void benchWritesThePatternAtQemuImgBenchOffsets() throws Exception {
+        Path ours = raw("b1.raw", "1M");
+        Path theirs = raw("b2.raw", "1M");
+        String[] args = {"-c", "300", "-d", "8", "-f", "raw", "-w", "--pattern=0x5a", "-s", "4k", "-S", "12k"};
+        Cli.qemuImg(concat(new String[]{"bench"}, args, new String[]{theirs.toString()})).ok();
+        Cli.Result r = Cli.jblk(concat(new String[]{"bench"}, args, new String[]{ours.toString()})).expect(0);
+        assertTrue(r.stdout().startsWith("Sending 300 write requests, 4096 bytes each, 8 in parallel (starting at "
+                + "offset 0, step size 12288)\nRun completed in "), r.stdout());
+        Cli.qemuImg("compare", "-f", "raw", "-F", "raw", theirs.toString(), ours.toString()).ok();
+        assertFalse(Cli.qemuImg("compare", "-f", "raw", "-F", "raw", ours.toString(), raw("z.raw", "1M").toString())
+                .exitCode() == 0, "bench wrote nothing");
+    }
+
+    private static String[] concat(String[]... parts) {
+        return java.util.Arrays.stream(parts).flatMap(java.util.Arrays::stream).toArray(String[]::new);
+    }
+}
