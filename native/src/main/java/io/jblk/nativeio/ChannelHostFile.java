@@ -220,6 +220,9 @@ final class ChannelHostFile implements HostFile {
     }
 
     private IOException annotate(String op, long offset, long length, Exception e) {
+        if (e instanceof java.nio.channels.ClosedChannelException) {
+            return new FileClosedException(op + " at offset " + offset, path);
+        }
         return new IOException(op + " of " + length + " bytes at offset " + offset + " in " + path + " failed: "
                 + e.getMessage(), e);
     }

@@ -1,0 +1,620 @@
+package io.jblk.nativeio;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+
+/**
+ * What the two native engines share: the descriptor, O_DIRECT alignment with bounce buffers and read-modify-write of
+ * partial blocks, the zeroing strategy chain, size bookkeeping, SEEK_DATA/SEEK_HOLE, and close. Engines supply only
+ * the primitive operations on native, suitably aligned memory.
+ *
+ * <p>Requests that need no copying go straight to the engine. The rest (unaligned O_DIRECT requests, heap segments,
+ * zeroing, hole punching) run as plain blocking code on a virtual thread that waits for engine primitives; that keeps
+ * the bounce logic readable and never runs it on an engine's completion thread.
+ */
+abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile {
+    private static final ExecutorService SLOW_PATH =
+            Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("jblk-hostfile-", 0).factory());
+
+    private enum ZeroStrategy { ZERO_RANGE, PUNCH_HOLE, WRITE_ZEROS }
+
+    protected final FileHandle file;
+    protected final Path path;
+    protected final int fd;
+    private final boolean readOnly;
+    private final boolean direct;
+    /** O_DIRECT offset and length alignment; 1 without O_DIRECT. */
+    private final int alignment;
+    /** O_DIRECT buffer address alignment; 1 without O_DIRECT. */
+    private final int memAlignment;
+    private final String fallbackCause;
+    protected final InFlight inFlight = new InFlight();
+    private final SizeGuard sizes;
+    private final BlockLocks blockLocks;
+    private volatile ZeroStrategy zeroStrategy = ZeroStrategy.ZERO_RANGE;
+
+    protected NativeHostFile(FileHandle file, HostFileOptions options, String fallbackCause) throws IOException {
+        this.file = file;
+        this.path = file.path();
+        this.fd = file.fd();
+        this.readOnly = options.readOnly();
+        this.direct = options.direct();
+        this.fallbackCause = fallbackCause;
+        FileStat stat = file.stat();
+        if (direct) {
+            // Without STATX_DIOALIGN (kernels before 6.1) assume the page size, which every device accepts.
+            this.alignment = Math.max(512, stat.dioOffsetAlign() > 0 ? stat.dioOffsetAlign() : BouncePool.PAGE);
+            this.memAlignment = Math.max(512, stat.dioMemAlign() > 0 ? stat.dioMemAlign() : BouncePool.PAGE);
+            if (alignment > BouncePool.PAGE || memAlignment > BouncePool.PAGE) {
+                throw new IOException(path + " needs O_DIRECT alignment " + alignment + "/" + memAlignment
+                        + ", more than the supported " + BouncePool.PAGE);
+            }
+        } else {
+            this.alignment = 1;
+            this.memAlignment = 1;
+        }
+        this.sizes = new SizeGuard(stat.size());
+        this.blockLocks = new BlockLocks(alignment);
+    }
+
+    // ---- engine primitives: native memory, aligned as O_DIRECT needs ----
+
+    /** Reads until {@code dst} is full or end of file; yields the bytes read. */
+    abstract CompletableFuture<Long> readNative(long offset, MemorySegment dst);
+
+    /** Writes all of {@code src}. */
+    abstract CompletableFuture<Void> writeNative(long offset, MemorySegment src);
+
+    /** One vectored write of at most {@link Linux#IOV_MAX} buffers; yields the bytes written, possibly fewer. */
+    abstract CompletableFuture<Long> writevNative(long offset, List<MemorySegment> srcs);
+
+    abstract CompletableFuture<Void> fallocateNative(int mode, long offset, long length);
+
+    abstract CompletableFuture<Void> fdatasyncNative();
+
+    /** Releases engine resources; called once, after every operation has finished. */
+    abstract void closeEngine() throws IOException;
+
+    // ---- HostFile ----
+
+    @Override
+    public Path path() {
+        return path;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    @Override
+    public boolean isDirect() {
+        return direct;
+    }
+
+    @Override
+    public int alignment() {
+        return alignment;
+    }
+
+    @Override
+    public String engineFallbackCause() {
+        return fallbackCause;
+    }
+
+    @Override
+    public long size() throws IOException {
+        return sync("size", () -> file.stat().size());
+    }
+
+    @Override
+    public long allocatedBytes() throws IOException {
+        return sync("allocatedBytes", () -> file.stat().blocks() * 512);
+    }
+
+    @Override
+    public void truncate(long size) throws IOException {
+        if (size < 0) {
+            throw new IllegalArgumentException("negative size " + size + " for " + path);
+        }
+        requireWritable("truncate", size);
+        sync("truncate", () -> {
+            long stamp = sizes.resizing();
+            try {
+                ftruncate(size);
+                sizes.set(size);
+            } finally {
+                sizes.release(stamp);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public long nextData(long offset) throws IOException {
+        return sync("nextData", () -> seek(offset, Linux.SEEK_DATA, "lseek(SEEK_DATA)"));
+    }
+
+    @Override
+    public long nextHole(long offset) throws IOException {
+        return sync("nextHole", () -> {
+            long r = seek(offset, Linux.SEEK_HOLE, "lseek(SEEK_HOLE)");
+            return r >= 0 ? r : Math.max(offset, file.stat().size());
+        });
+    }
+
+    private long seek(long offset, int whence, String what) throws IOException {
+        if (offset < 0) {
+            throw new IllegalArgumentException("negative offset " + offset + " for " + path);
+        }
+        long r = Linux.lseek(fd, offset, whence);
+        if (r == -Linux.ENXIO) {
+            return -1; // at or past end of file, or (SEEK_DATA) only a hole follows
+        }
+        if (r < 0) {
+            throw new NativeIOException(what, path, offset, -1, (int) -r);
+        }
+        return r;
+    }
+
+    @Override
+    public CompletableFuture<Long> read(long offset, MemorySegment dst) {
+        Objects.requireNonNull(dst, "dst");
+        if (offset < 0) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("negative offset " + offset + " reading " + path));
+        }
+        if (!inFlight.enter()) {
+            return CompletableFuture.failedFuture(new FileClosedException("read at offset " + offset, path));
+        }
+        long length = dst.byteSize();
+        CompletableFuture<Long> result;
+        if (length == 0) {
+            result = CompletableFuture.completedFuture(0L);
+        } else if (kernelReady(offset, dst) && !dst.isReadOnly()) {
+            result = readNative(offset, dst).thenApply(n -> {
+                if (n < length) {
+                    dst.asSlice(n).fill((byte) 0);
+                }
+                return n;
+            });
+        } else {
+            result = slow(() -> bounceRead(offset, dst));
+        }
+        return track(result);
+    }
+
+    @Override
+    public CompletableFuture<Void> write(long offset, MemorySegment src) {
+        return write(offset, List.of(src));
+    }
+
+    @Override
+    public CompletableFuture<Void> write(long offset, List<MemorySegment> srcs) {
+        List<MemorySegment> buffers = List.copyOf(srcs);
+        long total = 0;
+        for (MemorySegment s : buffers) {
+            total += s.byteSize();
+        }
+        IOException refused = refuseWrite("write", offset, total);
+        if (refused != null) {
+            return CompletableFuture.failedFuture(refused);
+        }
+        if (offset < 0) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("negative offset " + offset + " writing " + path));
+        }
+        if (!inFlight.enter()) {
+            return CompletableFuture.failedFuture(new FileClosedException("write at offset " + offset, path));
+        }
+        long end = offset + total;
+        CompletableFuture<Void> result;
+        if (total == 0) {
+            result = CompletableFuture.completedFuture(null);
+        } else if (buffers.stream().allMatch(s -> kernelReady(offset, s)) && buffers.size() <= Linux.IOV_MAX) {
+            long stamp = sizes.growing(end);
+            result = gatherWrite(offset, buffers).whenComplete((v, e) -> {
+                if (e == null) {
+                    sizes.grew(end);
+                }
+                sizes.release(stamp);
+            });
+        } else {
+            long length = total;
+            result = slow(() -> {
+                slowWrite(offset, buffers, length);
+                return null;
+            });
+        }
+        return track(result);
+    }
+
+    @Override
+    public CompletableFuture<Void> zeroRange(long offset, long length) {
+        IOException refused = refuseWrite("zeroRange", offset, length);
+        if (refused != null) {
+            return CompletableFuture.failedFuture(refused);
+        }
+        if (offset < 0 || length < 0) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(
+                    "bad range offset " + offset + " length " + length + " zeroing " + path));
+        }
+        if (!inFlight.enter()) {
+            return CompletableFuture.failedFuture(new FileClosedException("zeroRange at offset " + offset, path));
+        }
+        return track(length == 0 ? CompletableFuture.completedFuture(null) : slow(() -> {
+            zeroSlow(offset, length);
+            return null;
+        }));
+    }
+
+    @Override
+    public CompletableFuture<Void> punchHole(long offset, long length) {
+        IOException refused = refuseWrite("punchHole", offset, length);
+        if (refused != null) {
+            return CompletableFuture.failedFuture(refused);
+        }
+        if (offset < 0 || length < 0) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(
+                    "bad range offset " + offset + " length " + length + " punching " + path));
+        }
+        if (!inFlight.enter()) {
+            return CompletableFuture.failedFuture(new FileClosedException("punchHole at offset " + offset, path));
+        }
+        return track(length == 0 ? CompletableFuture.completedFuture(null) : slow(() -> {
+            punchSlow(offset, length);
+            return null;
+        }));
+    }
+
+    @Override
+    public CompletableFuture<Void> flush() {
+        if (!inFlight.enter()) {
+            return CompletableFuture.failedFuture(new FileClosedException("flush", path));
+        }
+        return track(fdatasyncNative());
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (!inFlight.closeAndAwait()) {
+            return;
+        }
+        try {
+            closeEngine();
+        } finally {
+            file.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "HostFile[" + path + ", " + engineName() + (direct ? ", O_DIRECT" : "") + "]";
+    }
+
+    // ---- the slow path: bounce buffers, read-modify-write, zeroing ----
+
+    /** Whether the kernel can take {@code segment} at {@code offset} as it is. */
+    private boolean kernelReady(long offset, MemorySegment segment) {
+        return segment.isNative()
+                && offset % alignment == 0 && segment.byteSize() % alignment == 0 && segment.address() % memAlignment == 0;
+    }
+
+    private long alignDown(long v) {
+        return v - v % alignment;
+    }
+
+    private long alignUp(long v) {
+        long r = v % alignment;
+        return r == 0 ? v : v + alignment - r;
+    }
+
+    private long bounceRead(long offset, MemorySegment dst) throws IOException {
+        long end = offset + dst.byteSize();
+        long fromFile = 0;
+        MemorySegment bounce = BouncePool.take();
+        try {
+            for (long p = alignDown(offset); p < end; p += BouncePool.CHUNK) {
+                long n = Math.min(BouncePool.CHUNK, alignUp(end) - p);
+                MemorySegment buf = bounce.asSlice(0, n);
+                long got = await(readNative(p, buf));
+                long s = Math.max(offset, p);
+                long e = Math.min(end, p + n);
+                if (got < n) {
+                    buf.asSlice(got).fill((byte) 0);
+                }
+                MemorySegment.copy(buf, s - p, dst, s - offset, e - s);
+                fromFile += Math.clamp(p + got - s, 0, e - s);
+                if (got < n) {
+                    dst.asSlice(e - offset).fill((byte) 0); // end of file: the rest reads as zeros
+                    break;
+                }
+            }
+        } finally {
+            BouncePool.give(bounce);
+        }
+        return fromFile;
+    }
+
+    /**
+     * An unaligned or heap-sourced write. With O_DIRECT the covered blocks are written whole, so partial edge blocks
+     * are read first (under their block locks), and a write whose padding reaches past end of file holds the size
+     * lock exclusively and trims the file back to its true size afterwards.
+     */
+    private void slowWrite(long offset, List<MemorySegment> srcs, long total) throws IOException {
+        long end = offset + total;
+        boolean padded = alignDown(offset) != offset || alignUp(end) != end;
+        boolean pastEnd = !sizes.within(alignUp(end));
+        boolean trim = padded && pastEnd;
+        long stamp = trim ? sizes.resizing() : sizes.growing(end);
+        try {
+            long sizeBefore = trim ? file.stat().size() : -1;
+            int[] edges = padded ? blockLocks.lockEdges(offset, end) : new int[0];
+            try {
+                bounceWrite(offset, srcs, end);
+            } finally {
+                blockLocks.unlock(edges);
+            }
+            if (trim) {
+                trimTo(Math.max(sizeBefore, end));
+            }
+            sizes.grew(end);
+        } finally {
+            sizes.release(stamp);
+        }
+    }
+
+    /** Undoes O_DIRECT padding past end of file. Caller holds the size lock exclusively. */
+    private void trimTo(long size) throws IOException {
+        if (file.stat().size() > size) {
+            ftruncate(size);
+        }
+    }
+
+    /** Copies {@code srcs} (logically one buffer ending at {@code end}) through bounce buffers; no locking. */
+    private void bounceWrite(long offset, List<MemorySegment> srcs, long end) throws IOException {
+        MemorySegment bounce = BouncePool.take();
+        try {
+            for (long p = alignDown(offset); p < end; p += BouncePool.CHUNK) {
+                long n = Math.min(BouncePool.CHUNK, alignUp(end) - p);
+                MemorySegment buf = bounce.asSlice(0, n);
+                long s = Math.max(offset, p);
+                long e = Math.min(end, p + n);
+                if (s > p) {
+                    readBlock(p, buf.asSlice(0, alignment));
+                }
+                if (e < p + n && (n > alignment || s == p)) {
+                    readBlock(p + n - alignment, buf.asSlice(n - alignment, alignment));
+                }
+                gather(srcs, s - offset, buf, s - p, e - s);
+                await(writeNative(p, buf));
+            }
+        } finally {
+            BouncePool.give(bounce);
+        }
+    }
+
+    /** Reads one aligned block for read-modify-write; past end of file it reads as zeros. */
+    private void readBlock(long offset, MemorySegment block) throws IOException {
+        long got = await(readNative(offset, block));
+        if (got < block.byteSize()) {
+            block.asSlice(got).fill((byte) 0);
+        }
+    }
+
+    /** Copies {@code length} bytes starting {@code from} bytes into the concatenation of {@code srcs}. */
+    private static void gather(List<MemorySegment> srcs, long from, MemorySegment dst, long dstOffset, long length) {
+        long skip = from;
+        long at = dstOffset;
+        long left = length;
+        for (MemorySegment s : srcs) {
+            if (left == 0) {
+                break;
+            }
+            if (skip >= s.byteSize()) {
+                skip -= s.byteSize();
+                continue;
+            }
+            long n = Math.min(s.byteSize() - skip, left);
+            MemorySegment.copy(s, skip, dst, at, n);
+            at += n;
+            left -= n;
+            skip = 0;
+        }
+    }
+
+    /** Writes native, aligned buffers: one vectored write, then whatever a short write left. */
+    private CompletableFuture<Void> gatherWrite(long offset, List<MemorySegment> srcs) {
+        if (srcs.size() == 1) {
+            return writeNative(offset, srcs.getFirst());
+        }
+        return writevNative(offset, srcs).thenCompose(written -> writeRemainder(offset, srcs, written));
+    }
+
+    private CompletableFuture<Void> writeRemainder(long offset, List<MemorySegment> srcs, long written) {
+        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+        long position = offset;
+        long skip = written;
+        for (MemorySegment s : srcs) {
+            long size = s.byteSize();
+            if (skip >= size) {
+                skip -= size;
+            } else {
+                MemorySegment rest = s.asSlice(skip);
+                long at = position + skip;
+                chain = chain.thenCompose(v -> writeNative(at, rest));
+                skip = 0;
+            }
+            position += size;
+        }
+        return chain;
+    }
+
+    private void zeroSlow(long offset, long length) throws IOException {
+        long end = offset + length;
+        // Any strategy may set the size (punch + ftruncate, padded zero writes), so extension is exclusive.
+        boolean extending = !sizes.within(alignUp(end));
+        long stamp = extending ? sizes.resizing() : 0;
+        try {
+            long sizeBefore = extending ? file.stat().size() : -1;
+            int[] edges = blockLocks.lockEdges(offset, end);
+            try {
+                zeroByStrategy(offset, length);
+            } finally {
+                blockLocks.unlock(edges);
+            }
+            if (extending) {
+                long want = Math.max(sizeBefore, end);
+                long now = file.stat().size();
+                if (now != want) {
+                    ftruncate(want);
+                }
+                sizes.grew(want);
+            }
+        } finally {
+            sizes.release(stamp);
+        }
+    }
+
+    /** ZERO_RANGE, else PUNCH_HOLE|KEEP_SIZE, else writing zeros; a refused strategy is not tried again. */
+    private void zeroByStrategy(long offset, long length) throws IOException {
+        if (zeroStrategy == ZeroStrategy.ZERO_RANGE) {
+            if (fallocateSupported(Linux.FALLOC_FL_ZERO_RANGE | Linux.FALLOC_FL_KEEP_SIZE, offset, length)) {
+                return;
+            }
+            zeroStrategy = ZeroStrategy.PUNCH_HOLE;
+        }
+        if (zeroStrategy == ZeroStrategy.PUNCH_HOLE) {
+            if (fallocateSupported(Linux.FALLOC_FL_PUNCH_HOLE | Linux.FALLOC_FL_KEEP_SIZE, offset, length)) {
+                return;
+            }
+            zeroStrategy = ZeroStrategy.WRITE_ZEROS;
+        }
+        for (long done = 0; done < length; ) {
+            long n = Math.min(BouncePool.CHUNK, length - done);
+            List<MemorySegment> zeros = List.of(BouncePool.ZEROS.asSlice(0, n));
+            long at = offset + done;
+            if (alignDown(at) == at && alignUp(at + n) == at + n) {
+                await(writeNative(at, zeros.getFirst()));
+            } else {
+                bounceWrite(at, zeros, at + n);
+            }
+            done += n;
+        }
+    }
+
+    /** fallocate; false when the filesystem refuses this mode (EOPNOTSUPP), any other error is thrown. */
+    private boolean fallocateSupported(int mode, long offset, long length) throws IOException {
+        try {
+            await(fallocateNative(mode, offset, length));
+            return true;
+        } catch (NativeIOException e) {
+            if (e.errno() == Linux.EOPNOTSUPP) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    private void punchSlow(long offset, long length) throws IOException {
+        int[] edges = blockLocks.lockEdges(offset, offset + length);
+        try {
+            if (zeroStrategy != ZeroStrategy.WRITE_ZEROS
+                    && fallocateSupported(Linux.FALLOC_FL_PUNCH_HOLE | Linux.FALLOC_FL_KEEP_SIZE, offset, length)) {
+                return;
+            }
+        } finally {
+            blockLocks.unlock(edges);
+        }
+        // No holes here: zero what lies inside the file, leaving the size alone.
+        long end = Math.min(offset + length, file.stat().size());
+        if (end > offset) {
+            zeroSlow(offset, end - offset);
+        }
+    }
+
+    // ---- helpers ----
+
+    private void ftruncate(long size) throws IOException {
+        int r = Linux.ftruncate(fd, size);
+        if (r < 0) {
+            throw new NativeIOException("ftruncate", path, size, -1, -r);
+        }
+    }
+
+    private IOException refuseWrite(String op, long offset, long length) {
+        return readOnly ? new IOException(op + " of " + length + " bytes at offset " + offset + " on " + path
+                + ": the file is open read-only") : null;
+    }
+
+    private void requireWritable(String op, long value) throws IOException {
+        IOException refused = refuseWrite(op, value, 0);
+        if (refused != null) {
+            throw refused;
+        }
+    }
+
+    private <T> CompletableFuture<T> track(CompletableFuture<T> operation) {
+        return operation.whenComplete((v, e) -> inFlight.exit());
+    }
+
+    @FunctionalInterface
+    interface IoSupplier<T> {
+        T get() throws IOException;
+    }
+
+    private <T> T sync(String op, IoSupplier<T> body) throws IOException {
+        if (!inFlight.enter()) {
+            throw new FileClosedException(op, path);
+        }
+        try {
+            return body.get();
+        } finally {
+            inFlight.exit();
+        }
+    }
+
+    private static <T> CompletableFuture<T> slow(IoSupplier<T> body) {
+        Supplier<T> task = () -> {
+            try {
+                return body.get();
+            } catch (IOException e) {
+                throw new CompletionException(e);
+            }
+        };
+        return CompletableFuture.supplyAsync(task, SLOW_PATH);
+    }
+
+    /** Waits for an engine primitive from slow-path code, rethrowing its failure as it was raised. */
+    static <T> T await(CompletableFuture<T> future) throws IOException {
+        try {
+            return future.get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof UncheckedIOException u) {
+                throw u.getCause();
+            }
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw new IOException(cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted waiting for I/O on a host file");
+        }
+    }
+}

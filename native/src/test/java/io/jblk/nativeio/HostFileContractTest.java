@@ -1,0 +1,422 @@
+package io.jblk.nativeio;
+
+import io.jblk.api.testing.SeededRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The {@link HostFile} contract, run against every engine with and without O_DIRECT. Buffers are deliberately odd:
+ * heap segments, native segments at odd addresses, offsets and lengths that are not multiples of any block size.
+ */
+abstract class HostFileContractTest {
+    private static final long TIMEOUT = 60;
+
+    @TempDir
+    Path dir;
+
+    private final Arena arena = Arena.ofShared();
+    private final List<HostFile> opened = new ArrayList<>();
+
+    /** The options under test, minus create/readOnly which each test sets. */
+    protected abstract HostFileOptions options();
+
+    /** The engine name {@link HostFile#engineName()} must report. */
+    protected abstract String expectedEngine();
+
+    /** Whether punching a hole releases storage (the pure-Java engine cannot). */
+    protected boolean freesStorage() {
+        return true;
+    }
+
+    /** Whether SEEK_DATA/SEEK_HOLE report real holes (the pure-Java engine reports the whole file as data). */
+    protected boolean seesHoles() {
+        return true;
+    }
+
+    @AfterEach
+    void closeAll() throws IOException {
+        for (HostFile f : opened) {
+            f.close();
+        }
+        arena.close();
+    }
+
+    private HostFile create(String name) throws IOException {
+        HostFile f = HostFile.open(dir.resolve(name), options().withCreate(true).withReadOnly(false));
+        opened.add(f);
+        return f;
+    }
+
+    private static <T> T await(CompletableFuture<T> f) throws Exception {
+        return f.get(TIMEOUT, TimeUnit.SECONDS);
+    }
+
+    private MemorySegment nativeBytes(byte[] data, int misalign) {
+        MemorySegment s = arena.allocate(data.length + misalign, 4096).asSlice(misalign, data.length);
+        MemorySegment.copy(MemorySegment.ofArray(data), 0, s, 0, data.length);
+        return s;
+    }
+
+    private byte[] readBytes(HostFile f, long offset, int length, int misalign) throws Exception {
+        MemorySegment dst = arena.allocate(length + misalign, 4096).asSlice(misalign, length);
+        dst.fill((byte) 0x5a);
+        await(f.read(offset, dst));
+        return dst.toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    private static byte[] random(SplittableRandom rnd, int length) {
+        byte[] b = new byte[length];
+        rnd.nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void reportsItsEngineAndMode() throws Exception {
+        HostFile f = create("engine");
+        assertEquals(expectedEngine(), f.engineName());
+        if (f.isDirect()) {
+            assertTrue(f.alignment() >= 512 && Integer.bitCount(f.alignment()) == 1, "alignment " + f.alignment());
+        } else {
+            assertEquals(1, f.alignment());
+        }
+        assertEquals(0, f.size());
+    }
+
+    @Test
+    void readPastEndOfFileZeroFills() throws Exception {
+        HostFile f = create("eof");
+        byte[] data = random(SeededRandom.forTest("eof"), 1000);
+        await(f.write(0, MemorySegment.ofArray(data)));
+        MemorySegment dst = arena.allocate(4096, 4096);
+        dst.fill((byte) 0x5a);
+        assertEquals(1000L, await(f.read(0, dst)));
+        byte[] expected = Arrays.copyOf(data, 4096);
+        assertArrayEquals(expected, dst.toArray(ValueLayout.JAVA_BYTE));
+
+        byte[] heap = new byte[333];
+        Arrays.fill(heap, (byte) 7);
+        assertEquals(100L, await(f.read(900, MemorySegment.ofArray(heap))));
+        assertArrayEquals(Arrays.copyOf(Arrays.copyOfRange(data, 900, 1000), 333), heap);
+
+        dst.fill((byte) 0x5a);
+        assertEquals(0L, await(f.read(1 << 20, dst)));
+        assertArrayEquals(new byte[4096], dst.toArray(ValueLayout.JAVA_BYTE));
+    }
+
+    @Test
+    void writesExtendTheFileToTheirExactEnd() throws Exception {
+        HostFile f = create("extend");
+        byte[] data = random(SeededRandom.forTest("extend"), 10);
+        await(f.write(10_000, MemorySegment.ofArray(data)));
+        assertEquals(10_010, f.size());
+        byte[] back = readBytes(f, 0, 10_010, 3);
+        assertArrayEquals(new byte[10_000], Arrays.copyOf(back, 10_000));
+        assertArrayEquals(data, Arrays.copyOfRange(back, 10_000, 10_010));
+        // An aligned native write past the end, then a short unaligned one inside the same last block.
+        await(f.write(16384, nativeBytes(new byte[4096], 0)));
+        assertEquals(20480, f.size());
+        await(f.write(20480, MemorySegment.ofArray(new byte[] {1, 2, 3})));
+        assertEquals(20483, f.size());
+    }
+
+    @Test
+    void vectoredWritesLandBackToBack() throws Exception {
+        HostFile f = create("vectored");
+        SplittableRandom rnd = SeededRandom.forTest("vectored");
+        byte[] a = random(rnd, 4096);
+        byte[] b = random(rnd, 8192);
+        byte[] c = random(rnd, 4096);
+        // Aligned native buffers: the single-pwritev path.
+        await(f.write(8192, List.of(nativeBytes(a, 0), nativeBytes(b, 0), nativeBytes(c, 0))));
+        byte[] back = readBytes(f, 8192, 16384, 0);
+        assertArrayEquals(concat(a, b, c), back);
+        // Odd sizes, mixed heap and native: the bounce path.
+        byte[] d = random(rnd, 1001);
+        byte[] e = random(rnd, 17);
+        byte[] g = random(rnd, 5000);
+        await(f.write(123, List.of(MemorySegment.ofArray(d), nativeBytes(e, 1), MemorySegment.ofArray(g))));
+        assertArrayEquals(concat(d, e, g), readBytes(f, 123, 6018, 5));
+        assertArrayEquals(concat(a, b, c), readBytes(f, 8192, 16384, 0), "neighbouring data intact");
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        int n = 0;
+        for (byte[] p : parts) {
+            n += p.length;
+        }
+        byte[] all = new byte[n];
+        int at = 0;
+        for (byte[] p : parts) {
+            System.arraycopy(p, 0, all, at, p.length);
+            at += p.length;
+        }
+        return all;
+    }
+
+    @Test
+    void zeroRangeReadsAsZerosAndExtends() throws Exception {
+        HostFile f = create("zero");
+        byte[] data = random(SeededRandom.forTest("zero"), 65536);
+        await(f.write(0, MemorySegment.ofArray(data)));
+        await(f.zeroRange(1000, 20_000));
+        byte[] expected = data.clone();
+        Arrays.fill(expected, 1000, 21_000, (byte) 0);
+        assertArrayEquals(expected, readBytes(f, 0, 65536, 0));
+        await(f.zeroRange(60_000, 100_000));
+        assertEquals(160_000, f.size());
+        Arrays.fill(expected, 60_000, 65536, (byte) 0);
+        assertArrayEquals(Arrays.copyOf(expected, 160_000), readBytes(f, 0, 160_000, 1));
+    }
+
+    @Test
+    void punchHoleReadsAsZerosKeepsSizeAndFreesBlocks() throws Exception {
+        HostFile f = create("punch");
+        byte[] data = random(SeededRandom.forTest("punch"), 2 << 20);
+        await(f.write(0, MemorySegment.ofArray(data)));
+        await(f.flush());
+        long before = f.allocatedBytes();
+        assertTrue(before >= 2 << 20, "allocated " + before);
+        await(f.punchHole(4096, 1 << 20));
+        await(f.punchHole(3 << 20, 4096)); // past the end: nothing to free, size unchanged
+        assertEquals(2 << 20, f.size());
+        byte[] expected = data.clone();
+        Arrays.fill(expected, 4096, 4096 + (1 << 20), (byte) 0);
+        assertArrayEquals(expected, readBytes(f, 0, 2 << 20, 0));
+        if (freesStorage()) {
+            long after = f.allocatedBytes();
+            assertTrue(after <= before - (1 << 20), "allocated " + before + " -> " + after);
+        }
+    }
+
+    @Test
+    void seekDataAndHole() throws Exception {
+        HostFile f = create("sparse");
+        f.truncate(4 << 20);
+        assertEquals(4 << 20, f.size());
+        await(f.write(1 << 20, nativeBytes(random(SeededRandom.forTest("sparse"), 65536), 0)));
+        await(f.flush());
+        if (seesHoles()) {
+            assertEquals(1 << 20, f.nextData(0));
+            assertEquals((1 << 20) + 65536, f.nextHole(1 << 20));
+            assertEquals(-1, f.nextData(3 << 20));
+            assertEquals(0, f.nextHole(0));
+        } else {
+            assertTrue(f.nextData(0) <= 1 << 20);
+            assertTrue(f.nextHole(1 << 20) >= (1 << 20) + 65536);
+        }
+        assertEquals(-1, f.nextData(5 << 20));
+        assertEquals(5 << 20, f.nextHole(5 << 20));
+        f.truncate(1000);
+        assertEquals(1000, f.size());
+    }
+
+    @Test
+    void flushedDataSurvivesReopen() throws Exception {
+        Path p = dir.resolve("durable");
+        byte[] data = random(SeededRandom.forTest("durable"), 12345);
+        try (HostFile f = HostFile.open(p, options().withCreate(true))) {
+            await(f.write(77, MemorySegment.ofArray(data)));
+            await(f.flush());
+        }
+        try (HostFile f = HostFile.open(p, options().withReadOnly(true))) {
+            assertTrue(f.isReadOnly());
+            assertArrayEquals(data, readBytes(f, 77, data.length, 0));
+            CompletionException e = assertThrows(CompletionException.class,
+                    () -> f.write(0, MemorySegment.ofArray(new byte[1])).join());
+            assertInstanceOf(IOException.class, e.getCause());
+        }
+        assertEquals(12345 + 77, Files.size(p));
+    }
+
+    @Test
+    void unalignedRequestsOnAnyMode() throws Exception {
+        HostFile f = create("unaligned");
+        SplittableRandom rnd = SeededRandom.forTest("unaligned");
+        byte[] shadow = new byte[300_000];
+        for (int i = 0; i < 200; i++) {
+            int off = rnd.nextInt(shadow.length - 10_000);
+            int len = 1 + rnd.nextInt(9_999);
+            byte[] data = random(rnd, len);
+            MemorySegment src = rnd.nextBoolean() ? MemorySegment.ofArray(data) : nativeBytes(data, rnd.nextInt(7));
+            await(f.write(off, src));
+            System.arraycopy(data, 0, shadow, off, len);
+            int roff = rnd.nextInt(shadow.length - 10_000);
+            int rlen = 1 + rnd.nextInt(9_999);
+            byte[] back = readBytes(f, roff, rlen, rnd.nextInt(7));
+            assertArrayEquals(Arrays.copyOfRange(shadow, roff, roff + rlen), back,
+                    "read " + rlen + " at " + roff + " after op " + i);
+        }
+    }
+
+    /**
+     * Many threads at once against a shadow copy. Each thread owns a region; regions meet at unaligned offsets, so
+     * with O_DIRECT neighbours read-modify-write the same block concurrently.
+     */
+    @Test
+    void concurrentOperationsMatchShadow() throws Exception {
+        HostFile f = create("concurrent");
+        int threads = 8;
+        int regionSize = 131_071;
+        int fileSize = threads * regionSize;
+        await(f.write(0, MemorySegment.ofArray(new byte[fileSize])));
+        byte[] shadow = new byte[fileSize];
+        long seed = SeededRandom.seed();
+        System.out.println("[seed] concurrent: -Djblk.seed=" + seed);
+        SplittableRandom root = new SplittableRandom(seed);
+        List<SplittableRandom> rnds = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            rnds.add(root.split());
+        }
+        try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+            List<Future<?>> work = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int base = t * regionSize;
+                SplittableRandom rnd = rnds.get(t);
+                work.add(pool.submit(() -> {
+                    for (int i = 0; i < 150; i++) {
+                        int off = base + rnd.nextInt(regionSize - 1);
+                        int len = 1 + rnd.nextInt(Math.min(20_000, base + regionSize - off));
+                        int op = rnd.nextInt(10);
+                        if (op < 5) {
+                            byte[] data = random(rnd, len);
+                            await(f.write(off, rnd.nextBoolean() ? MemorySegment.ofArray(data) : nativeBytes(data, rnd.nextInt(3) * 512)));
+                            System.arraycopy(data, 0, shadow, off, len);
+                        } else if (op == 5) {
+                            await(f.zeroRange(off, len));
+                            Arrays.fill(shadow, off, off + len, (byte) 0);
+                        } else if (op == 6) {
+                            await(f.punchHole(off, len));
+                            Arrays.fill(shadow, off, off + len, (byte) 0);
+                        } else {
+                            byte[] back = readBytes(f, off, len, rnd.nextInt(2));
+                            byte[] want = Arrays.copyOfRange(shadow, off, off + len);
+                            if (!Arrays.equals(want, back)) {
+                                throw new AssertionError(SeededRandom.withSeed(
+                                        "read " + len + " at " + off + " differs from shadow", seed));
+                            }
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> w : work) {
+                w.get(5, TimeUnit.MINUTES);
+            }
+        }
+        await(f.flush());
+        assertArrayEquals(shadow, readBytes(f, 0, fileSize, 0), SeededRandom.withSeed("final content", seed));
+        assertEquals(fileSize, f.size());
+    }
+
+    /** Threads writing single interleaved bytes of the same two blocks: with O_DIRECT, every write is a read-modify-write. */
+    @Test
+    void concurrentPartialWritesToSharedBlocksAreNotLost() throws Exception {
+        HostFile f = create("rmw");
+        int threads = 16;
+        int area = 8192;
+        await(f.write(0, MemorySegment.ofArray(new byte[area])));
+        byte[] shadow = new byte[area];
+        SplittableRandom root = SeededRandom.forTest("rmw");
+        List<SplittableRandom> rnds = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            rnds.add(root.split());
+        }
+        try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+            List<Future<?>> work = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int me = t;
+                SplittableRandom rnd = rnds.get(t);
+                work.add(pool.submit(() -> {
+                    for (int i = 0; i < 200; i++) {
+                        int pos = rnd.nextInt(area / threads) * threads + me;
+                        byte value = (byte) (1 + rnd.nextInt(255));
+                        await(f.write(pos, MemorySegment.ofArray(new byte[] {value})));
+                        shadow[pos] = value;
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> w : work) {
+                w.get(5, TimeUnit.MINUTES);
+            }
+        }
+        assertArrayEquals(shadow, readBytes(f, 0, area, 0));
+    }
+
+    @Test
+    void manyRequestsInFlightAtOnce() throws Exception {
+        HostFile f = create("inflight");
+        SplittableRandom rnd = SeededRandom.forTest("inflight");
+        int blocks = 512;
+        byte[] shadow = random(rnd, blocks * 4096);
+        List<CompletableFuture<Void>> writes = new ArrayList<>();
+        for (int b = 0; b < blocks; b++) {
+            writes.add(f.write(b * 4096L, nativeBytes(Arrays.copyOfRange(shadow, b * 4096, (b + 1) * 4096), 0)));
+        }
+        CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).get(TIMEOUT, TimeUnit.SECONDS);
+        List<CompletableFuture<Long>> reads = new ArrayList<>();
+        List<MemorySegment> dsts = new ArrayList<>();
+        for (int b = 0; b < blocks; b++) {
+            MemorySegment dst = arena.allocate(4096, 4096);
+            dsts.add(dst);
+            reads.add(f.read(b * 4096L, dst));
+        }
+        for (int b = 0; b < blocks; b++) {
+            assertEquals(4096L, await(reads.get(b)));
+            assertArrayEquals(Arrays.copyOfRange(shadow, b * 4096, (b + 1) * 4096), dsts.get(b).toArray(ValueLayout.JAVA_BYTE),
+                    "block " + b);
+        }
+    }
+
+    @Test
+    void closedFileRefusesEverything() throws Exception {
+        HostFile f = create("closed");
+        await(f.write(0, MemorySegment.ofArray(new byte[100])));
+        f.close();
+        f.close(); // idempotent
+        MemorySegment dst = arena.allocate(100);
+        CompletionException e = assertThrows(CompletionException.class, () -> f.read(0, dst).join());
+        assertInstanceOf(java.nio.channels.ClosedChannelException.class, e.getCause());
+        assertThrows(CompletionException.class, () -> f.write(0, dst).join());
+        assertThrows(CompletionException.class, () -> f.flush().join());
+        assertThrows(CompletionException.class, () -> f.zeroRange(0, 10).join());
+        assertThrows(IOException.class, f::size);
+    }
+
+    @Test
+    void missingFileIsReportedByName() {
+        Path missing = dir.resolve("no-such-file");
+        IOException e = assertThrows(IOException.class, () -> HostFile.open(missing, options().withCreate(false)));
+        assertTrue(e.getMessage().contains("no-such-file"), e.getMessage());
+    }
+
+    @Test
+    void secondWriterIsRefused() throws Exception {
+        HostFile f = create("locked");
+        assertThrows(IOException.class, () -> HostFile.open(f.path(), options()));
+    }
+}
