@@ -180,6 +180,8 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
         CompletableFuture<Long> result;
         if (length == 0) {
             result = CompletableFuture.completedFuture(0L);
+        } else if (confined(dst)) {
+            result = inline(() -> bounceRead(offset, dst));
         } else if (kernelReady(offset, dst) && !dst.isReadOnly()) {
             result = readNative(offset, dst).thenApply(n -> {
                 if (n < length) {
@@ -219,6 +221,12 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
         CompletableFuture<Void> result;
         if (total == 0) {
             result = CompletableFuture.completedFuture(null);
+        } else if (buffers.stream().anyMatch(NativeHostFile::confined)) {
+            long length = total;
+            result = inline(() -> {
+                slowWrite(offset, buffers, length);
+                return null;
+            });
         } else if (buffers.stream().allMatch(s -> kernelReady(offset, s)) && buffers.size() <= Linux.IOV_MAX) {
             long stamp = sizes.growing(end);
             result = gatherWrite(offset, buffers).whenComplete((v, e) -> {
@@ -301,6 +309,17 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
     }
 
     // ---- the slow path: bounce buffers, read-modify-write, zeroing ----
+
+    /** Any thread but the caller's; segments it cannot access belong to a confined arena. */
+    private static final Thread OTHER_THREAD = Thread.ofPlatform().unstarted(() -> { });
+
+    /**
+     * Whether only the calling thread may touch {@code segment} (a confined arena). Such requests run on the caller's
+     * thread through a bounce buffer, as the pure-Java engine would, since no engine thread may copy into or out of them.
+     */
+    private static boolean confined(MemorySegment segment) {
+        return !segment.isAccessibleBy(OTHER_THREAD);
+    }
 
     /** Whether the kernel can take {@code segment} at {@code offset} as it is. */
     private boolean kernelReady(long offset, MemorySegment segment) {
@@ -591,6 +610,14 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
             }
         };
         return CompletableFuture.supplyAsync(task, SLOW_PATH);
+    }
+
+    private static <T> CompletableFuture<T> inline(IoSupplier<T> body) {
+        try {
+            return CompletableFuture.completedFuture(body.get());
+        } catch (IOException | RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     /** Waits for an engine primitive from slow-path code, rethrowing its failure as it was raised. */

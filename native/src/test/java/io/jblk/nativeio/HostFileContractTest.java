@@ -127,6 +127,25 @@ abstract class HostFileContractTest {
         assertArrayEquals(new byte[4096], dst.toArray(ValueLayout.JAVA_BYTE));
     }
 
+    /** Buffers from a confined arena may only be touched by the calling thread; the engine must cope. */
+    @Test
+    void confinedBuffersWork() throws Exception {
+        HostFile f = create("confined");
+        byte[] data = random(SeededRandom.forTest("confined"), 10_000);
+        try (Arena confined = Arena.ofConfined()) {
+            MemorySegment src = confined.allocate(data.length, 4096);
+            MemorySegment.copy(MemorySegment.ofArray(data), 0, src, 0, data.length);
+            await(f.write(4096, src));
+            await(f.write(20_000, List.of(src.asSlice(0, 4096), src.asSlice(4096, 4096))));
+            MemorySegment dst = confined.allocate(12_288, 4096);
+            assertEquals(12_288L, await(f.read(4096, dst)), "the gap up to the later write counts as file");
+            assertArrayEquals(Arrays.copyOf(data, 12_288), dst.toArray(ValueLayout.JAVA_BYTE));
+            MemorySegment odd = confined.allocate(8192).asSlice(1, 8190);
+            assertEquals(8190L, await(f.read(20_001, odd)));
+            assertArrayEquals(Arrays.copyOfRange(data, 1, 8191), odd.toArray(ValueLayout.JAVA_BYTE));
+        }
+    }
+
     @Test
     void writesExtendTheFileToTheirExactEnd() throws Exception {
         HostFile f = create("extend");
