@@ -2,4 +2,12 @@
 module io.jblk.qcow2 {
     requires io.jblk.api;
     requires io.jblk.nativeio;
+    requires io.jblk.raw;
+    requires aircompressor.v3;
+    exports io.jblk.qcow2;
+    exports io.jblk.qcow2.format;
+    exports io.jblk.qcow2.image;
+    exports io.jblk.qcow2.io;
+    exports io.jblk.qcow2.meta;
+    provides io.jblk.api.BlockDriver with io.jblk.qcow2.Qcow2Driver;
 }

@@ -9,7 +9,8 @@ import java.util.concurrent.CompletableFuture;
  * An open disk image seen as a linear array of bytes.
  *
  * <p>Every request is asynchronous and may be issued from any thread, many at a time; completions may arrive in
- * any order. A completed write is durable only after a later {@link #flush()} completes, or at once when it was
+ * any order. Requests are served on other threads, so buffers must be accessible from any thread (heap, global,
+ * automatic or shared arena; not a confined arena). A completed write is durable only after a later {@link #flush()} completes, or at once when it was
  * issued with {@code fua}. Buffers are {@link MemorySegment}s whose length is the request length; they must stay
  * alive and untouched until the returned future completes.
  *

@@ -1,0 +1,136 @@
+package io.jblk.qcow2;
+
+import io.jblk.api.BlockDrivers;
+import io.jblk.api.CreateOptions;
+import io.jblk.api.OpenOptions;
+import io.jblk.nativeio.HostFile;
+import io.jblk.nativeio.HostFileOpener;
+import io.jblk.nativeio.HostFileOptions;
+import io.jblk.qcow2.format.ClusterGeometry;
+import io.jblk.qcow2.format.Features;
+import io.jblk.qcow2.format.L2Entry;
+import io.jblk.qcow2.format.Qcow2Header;
+import io.jblk.qcow2.format.RefcountBlockLayout;
+import io.jblk.qcow2.format.TableLayout;
+import io.jblk.qcow2.image.Qcow2Image;
+import io.jblk.qcow2.meta.Await;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Creates qcow2 images the way {@code qemu-img create} lays them out: header in cluster 0, refcount table in
+ * cluster 1, its first refcount block in cluster 2, then the L1 table from the allocator (cluster 3 for small disks),
+ * so that images we create and images QEMU creates have the same layout and host offsets.
+ */
+final class Qcow2Creator {
+    private Qcow2Creator() {
+    }
+
+    static void create(Path path, CreateOptions options, HostFileOpener opener) throws IOException {
+        CreateSettings s = CreateSettings.parse(options);
+        String backingFormat = s.backingFormat();
+        if (s.backingFile() != null && backingFormat == null) {
+            Path backing = Qcow2Image.resolve(path, s.backingFile());
+            if (Files.exists(backing)) {
+                backingFormat = BlockDrivers.probe(backing).formatName();
+            }
+        }
+        String preallocation = s.dataFileRaw() && s.preallocation().equals("off") ? "metadata" : s.preallocation();
+        if (s.dataFile() != null) {
+            Path dataPath = Qcow2Image.resolve(path, s.dataFile());
+            try (HostFile data = opener.open(dataPath, HostFileOptions.defaults().withCreate(true))) {
+                data.truncate(0);
+                data.truncate(s.size());
+            }
+        }
+        int cs = 1 << s.clusterBits();
+        long incompatible = (s.extendedL2() ? Features.INCOMPAT_EXTENDED_L2 : 0)
+                | (s.dataFile() != null ? Features.INCOMPAT_DATA_FILE : 0)
+                | (s.compressionType() != Qcow2Header.COMPRESSION_DEFLATE ? Features.INCOMPAT_COMPRESSION : 0);
+        long compatible = s.lazyRefcounts() ? Features.COMPAT_LAZY_REFCOUNTS : 0;
+        long autoclear = s.dataFileRaw() ? Features.AUTOCLEAR_DATA_FILE_RAW : 0;
+        Qcow2Header initial = new Qcow2Header(s.version(), s.clusterBits(), 0, 0, 0, 0, cs, 1, 0, 0,
+                incompatible, compatible, autoclear, s.refcountOrder(),
+                s.version() == 2 ? Qcow2Header.V2_HEADER_LENGTH : Qcow2Header.V3_HEADER_LENGTH,
+                s.compressionType(), null, s.backingFile(), s.backingFile() == null ? null : backingFormat,
+                s.dataFile(), List.of(), List.of());
+        try (HostFile file = opener.open(path, HostFileOptions.defaults().withCreate(true))) {
+            file.truncate(0);
+            byte[] table = new byte[cs];
+            TableLayout.setWord(table, 0, 2L * cs);
+            RefcountBlockLayout layout = new RefcountBlockLayout(s.refcountOrder(), s.clusterBits());
+            byte[] block = new byte[cs];
+            for (int i = 0; i < 3; i++) {
+                layout.set(block, i, 1);
+            }
+            Await.await(file.write(0, MemorySegment.ofArray(initial.encode())));
+            Await.await(file.write(cs, MemorySegment.ofArray(table)));
+            Await.await(file.write(2L * cs, MemorySegment.ofArray(block)));
+            Await.await(file.flush());
+        }
+        OpenOptions rw = OpenOptions.builder().formatOption("locking", "false").build();
+        Qcow2Image image = Qcow2Image.open(path, rw, opener, false);
+        try {
+            ClusterGeometry geometry = image.geometry();
+            long l1Entries = geometry.l1EntriesFor(s.size());
+            if (l1Entries * 8 > Qcow2Header.MAX_L1_BYTES) {
+                throw new io.jblk.api.InvalidOptionException("Image size " + s.size() + " is too large for "
+                        + cs + "-byte clusters (the L1 table would exceed " + Qcow2Header.MAX_L1_BYTES + " bytes)");
+            }
+            int l1Clusters = (int) Math.max(1, (l1Entries * 8 + cs - 1) / cs);
+            long l1Offset = image.refcounts().allocate(l1Clusters);
+            image.refcounts().writeBack();
+            Await.await(image.file().write(l1Offset, MemorySegment.ofArray(new byte[l1Clusters * cs])));
+            Await.await(image.file().flush());
+            Qcow2Header sized = image.header().withL1Table((int) l1Entries, l1Offset).withSize(s.size());
+            Await.await(image.file().write(0, MemorySegment.ofArray(sized.encode())));
+            Await.await(image.file().flush());
+        } finally {
+            image.close();
+        }
+        if (!preallocation.equals("off")) {
+            preallocate(path, opener, preallocation);
+        }
+    }
+
+    /** Links every guest cluster to a host cluster; the subclusters stay unallocated with extended L2, as in QEMU. */
+    private static void preallocate(Path path, HostFileOpener opener, String mode) throws IOException {
+        OpenOptions rw = OpenOptions.builder().formatOption("locking", "false").build();
+        Qcow2Image image = Qcow2Image.open(path, rw, opener, false);
+        try {
+            image.lock().lock();
+            ClusterGeometry geometry = image.geometry();
+            long clusters = (image.header().size() + geometry.clusterSize() - 1) >>> geometry.clusterBits();
+            long end = image.file().size();
+            for (long c = 0; c < clusters; c++) {
+                long host = image.allocateDataCluster(c);
+                long word = host | L2Entry.COPIED;
+                image.setEntry(c, new L2Entry(word, 0));
+                if (!mode.equals("metadata")) {
+                    if (mode.equals("full")) {
+                        Await.await(image.dataFile().write(host, MemorySegment.ofArray(new byte[geometry.clusterSize()])));
+                    } else {
+                        Await.await(image.dataFile().zeroRange(host, geometry.clusterSize()));
+                    }
+                }
+                if (!image.hasExternalData()) {
+                    end = Math.max(end, host + geometry.clusterSize());
+                }
+                if (image.needsWriteback()) {
+                    image.flush();
+                }
+            }
+            image.flush();
+            if (image.file().size() < end) {
+                image.file().truncate(end);
+            }
+        } finally {
+            image.lock().unlock();
+            image.close();
+        }
+    }
+}

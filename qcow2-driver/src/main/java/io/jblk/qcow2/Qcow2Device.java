@@ -1,0 +1,252 @@
+package io.jblk.qcow2;
+
+import io.jblk.api.BlockDevice;
+import io.jblk.api.BlockLimits;
+import io.jblk.api.DeviceClosedException;
+import io.jblk.api.Extent;
+import io.jblk.api.ImageInfo;
+import io.jblk.api.RequestChecks;
+import io.jblk.qcow2.format.Qcow2Header;
+import io.jblk.qcow2.format.Snapshot;
+import io.jblk.qcow2.image.Qcow2Image;
+import io.jblk.qcow2.io.Backing;
+import io.jblk.qcow2.io.GuestReader;
+import io.jblk.qcow2.io.GuestWriter;
+import io.jblk.qcow2.io.ZeroWriter;
+import io.jblk.qcow2.meta.Await;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Phaser;
+
+/**
+ * An open qcow2 image. Each request runs as straight-line code on its own virtual thread (QEMU's coroutines, in
+ * Java): metadata under the image lock, data I/O outside it.
+ */
+public final class Qcow2Device implements BlockDevice {
+    private static final long MAX_TRANSFER = 32L << 20;
+
+    private final Qcow2Image image;
+    private final Backing backing;
+    private final GuestReader reader;
+    private final GuestWriter writer;
+    private final ZeroWriter zeros;
+    private final long size;
+    private final String ioEngine;
+    private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+    private final Phaser inFlight = new Phaser(1);
+    private volatile boolean closed;
+
+    Qcow2Device(Qcow2Image image, Backing backing, boolean subclusterDiscard) {
+        this.image = image;
+        this.backing = backing;
+        this.size = image.header().size();
+        this.reader = new GuestReader(image, backing);
+        this.writer = new GuestWriter(image, reader);
+        this.zeros = new ZeroWriter(image, reader, writer, size, subclusterDiscard);
+        this.ioEngine = image.file().engineName();
+    }
+
+    /** The image's metadata (for check, inspection tools and tests). */
+    public Qcow2Image image() {
+        return image;
+    }
+
+    /** Bytes read from the backing chain so far (COW and reads of unallocated data). */
+    public long backingBytesRead() {
+        return backing.bytesRead();
+    }
+
+    public List<Snapshot> snapshots() {
+        return image.snapshots();
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return !image.isWritable();
+    }
+
+    @Override
+    public BlockLimits limits() {
+        int cluster = image.geometry().clusterSize();
+        int granularity = image.geometry().subclusterSize();
+        return new BlockLimits(1, cluster, granularity, MAX_TRANSFER, Long.MAX_VALUE & -(long) granularity);
+    }
+
+    private interface Work {
+        void run() throws IOException;
+    }
+
+    private CompletableFuture<Void> submit(Work work) {
+        if (closed || inFlight.register() < 0) {
+            return CompletableFuture.failedFuture(new DeviceClosedException("qcow2 image " + image.path() + " is closed"));
+        }
+        try {
+            return CompletableFuture.runAsync(() -> {
+                try {
+                    work.run();
+                } catch (IOException e) {
+                    throw new CompletionException(e);
+                } finally {
+                    inFlight.arriveAndDeregister();
+                }
+            }, executor);
+        } catch (RuntimeException e) {
+            inFlight.arriveAndDeregister();
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> read(long offset, MemorySegment buffer) {
+        try {
+            RequestChecks.checkRange("read", offset, buffer.byteSize(), size);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return submit(() -> reader.read(offset, buffer));
+    }
+
+    @Override
+    public CompletableFuture<Void> write(long offset, MemorySegment data, boolean fua) {
+        try {
+            RequestChecks.checkWrite("write", offset, data.byteSize(), size, isReadOnly());
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return submit(() -> {
+            writer.write(offset, data);
+            afterWrite(fua);
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> writeZeroes(long offset, long length, boolean mayUnmap) {
+        try {
+            RequestChecks.checkWrite("write-zeroes", offset, length, size, isReadOnly());
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return submit(() -> {
+            zeros.writeZeroes(offset, length, mayUnmap);
+            afterWrite(false);
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> discard(long offset, long length) {
+        try {
+            RequestChecks.checkWrite("discard", offset, length, size, isReadOnly());
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return submit(() -> {
+            zeros.discard(offset, length);
+            afterWrite(false);
+        });
+    }
+
+    private void afterWrite(boolean fua) throws IOException {
+        if (fua || image.needsWriteback()) {
+            flushNow();
+        }
+    }
+
+    private void flushNow() throws IOException {
+        image.lock().lock();
+        try {
+            image.flush();
+        } finally {
+            image.lock().unlock();
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> flush() {
+        if (isReadOnly()) {
+            return submit(() -> { });
+        }
+        return submit(this::flushNow);
+    }
+
+    @Override
+    public CompletableFuture<List<Extent>> blockStatus(long offset, long length) {
+        try {
+            RequestChecks.checkRange("block status", offset, length, size);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if (length == 0) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        CompletableFuture<List<Extent>> result = new CompletableFuture<>();
+        submit(() -> result.complete(reader.status(offset, length)))
+                .exceptionally(e -> {
+                    result.completeExceptionally(e instanceof CompletionException c ? c.getCause() : e);
+                    return null;
+                });
+        return result;
+    }
+
+    @Override
+    public ImageInfo info() throws IOException {
+        Qcow2Header h = image.header();
+        Map<String, Object> specific = new LinkedHashMap<>();
+        specific.put("compat", h.version() == 2 ? "0.10" : "1.1");
+        if (h.version() >= 3) {
+            specific.put("compression-type", h.compressionTypeName());
+            specific.put("lazy-refcounts", h.hasLazyRefcounts());
+        }
+        specific.put("refcount-bits", h.refcountBits());
+        specific.put("corrupt", h.isCorrupt() || image.corruption() != null);
+        specific.put("extended-l2", h.isExtendedL2());
+        if (h.dataFile() != null) {
+            specific.put("data-file", h.dataFile());
+            specific.put("data-file-raw", h.isDataFileRaw());
+        }
+        String fullBacking = h.backingFile() == null ? null
+                : Qcow2Image.resolve(image.path(), h.backingFile()).toString();
+        String backingFormat = h.backingFormat();
+        return new ImageInfo("qcow2", size, h.clusterSize(), h.backingFile(), fullBacking, backingFormat,
+                image.isDirty(), specific, ioEngine);
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        inFlight.arriveAndAwaitAdvance();
+        executor.shutdown();
+        try {
+            image.lock().lock();
+            try {
+                image.close();
+            } finally {
+                image.lock().unlock();
+            }
+        } finally {
+            if (backing.device() != null) {
+                backing.device().close();
+            }
+        }
+    }
+
+    /** Blocks until a request future completes, for synchronous callers inside the driver. */
+    static void await(CompletableFuture<?> f) throws IOException {
+        Await.await(f);
+    }
+}

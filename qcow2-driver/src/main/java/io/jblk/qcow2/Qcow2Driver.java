@@ -1,0 +1,105 @@
+package io.jblk.qcow2;
+
+import io.jblk.api.BlockDevice;
+import io.jblk.api.BlockDriver;
+import io.jblk.api.BlockDrivers;
+import io.jblk.api.CreateOptions;
+import io.jblk.api.ImageFormatException;
+import io.jblk.api.OpenOptions;
+import io.jblk.nativeio.HostFileOpener;
+import io.jblk.qcow2.format.Qcow2Header;
+import io.jblk.qcow2.image.Qcow2Image;
+import io.jblk.qcow2.io.Backing;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.List;
+
+/** The qcow2 format (versions 2 and 3, Extended L2 Entries included), byte-compatible with QEMU 7.2. */
+public final class Qcow2Driver implements BlockDriver {
+    /** Backing chains deeper than this are refused (a loop that escaped detection cannot recurse forever). */
+    public static final int MAX_CHAIN_DEPTH = 64;
+    /** Internal open option carrying the chain of images above this one, to refuse loops. */
+    static final String CHAIN_OPTION = "x-jblk-backing-chain";
+
+    @Override
+    public String formatName() {
+        return "qcow2";
+    }
+
+    @Override
+    public int probe(MemorySegment header, Path path) {
+        if (header.byteSize() >= 4
+                && header.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 0) == Qcow2Header.MAGIC) {
+            return 100;
+        }
+        return 0;
+    }
+
+    @Override
+    public void create(Path path, CreateOptions options) throws IOException {
+        create(path, options, HostFileOpener.DEFAULT);
+    }
+
+    public void create(Path path, CreateOptions options, HostFileOpener opener) throws IOException {
+        Qcow2Creator.create(path, options, opener);
+    }
+
+    @Override
+    public BlockDevice open(Path path, OpenOptions options) throws IOException {
+        return open(path, options, HostFileOpener.DEFAULT);
+    }
+
+    /** Opens an image whose host files come from {@code opener} (tests pass recording or failing decorators). */
+    public Qcow2Device open(Path path, OpenOptions options, HostFileOpener opener) throws IOException {
+        Qcow2Image image = Qcow2Image.open(path, options, opener, false);
+        BlockDevice backing = null;
+        try {
+            backing = openBacking(image, options);
+            image.prepareForWriting();
+            boolean subclusterDiscard = !"cluster".equals(options.formatOption("discard-granularity", "subcluster"));
+            Qcow2Device device = new Qcow2Device(image, Backing.of(backing), subclusterDiscard);
+            return device;
+        } catch (IOException | RuntimeException e) {
+            try {
+                image.close();
+            } finally {
+                if (backing != null) {
+                    backing.close();
+                }
+            }
+            throw e;
+        }
+    }
+
+    private static BlockDevice openBacking(Qcow2Image image, OpenOptions options) throws IOException {
+        String name = image.header().backingFile();
+        if (name == null) {
+            return null;
+        }
+        Path backingPath = Qcow2Image.resolve(image.path(), name);
+        String self = image.path().toAbsolutePath().normalize().toString();
+        String chain = options.formatOption(CHAIN_OPTION, "");
+        List<String> above = chain.isEmpty() ? List.of() : List.of(chain.split("\n"));
+        String target = backingPath.toAbsolutePath().normalize().toString();
+        if (target.equals(self) || above.contains(target)) {
+            throw ImageFormatException.field("backing file of " + self, target,
+                    "an image that is not already in the chain (the backing chain loops)");
+        }
+        if (above.size() + 1 >= MAX_CHAIN_DEPTH) {
+            throw ImageFormatException.field("backing chain depth", above.size() + 1, "at most " + MAX_CHAIN_DEPTH);
+        }
+        if (!java.nio.file.Files.exists(backingPath)) {
+            throw new java.nio.file.NoSuchFileException(backingPath.toString(), null,
+                    "backing file of " + image.path() + " not found");
+        }
+        OpenOptions backingOptions = OpenOptions.builder().readOnly(true).cacheMode(options.cacheMode())
+                .ioEngine(options.ioEngine())
+                .formatOption(CHAIN_OPTION, chain.isEmpty() ? self : chain + "\n" + self)
+                .build();
+        return BlockDrivers.open(backingPath, image.header().backingFormat(), backingOptions);
+    }
+}

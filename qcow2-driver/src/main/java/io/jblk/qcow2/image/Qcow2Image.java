@@ -1,0 +1,489 @@
+package io.jblk.qcow2.image;
+
+import io.jblk.api.CorruptImageException;
+import io.jblk.api.ImageFormatException;
+import io.jblk.api.OpenOptions;
+import io.jblk.nativeio.HostFile;
+import io.jblk.nativeio.HostFileOpener;
+import io.jblk.nativeio.HostFileOptions;
+import io.jblk.qcow2.format.ClusterGeometry;
+import io.jblk.qcow2.format.Features;
+import io.jblk.qcow2.format.L2Entry;
+import io.jblk.qcow2.format.Qcow2Header;
+import io.jblk.qcow2.format.RefcountBlockLayout;
+import io.jblk.qcow2.format.Snapshot;
+import io.jblk.qcow2.format.TableLayout;
+import io.jblk.qcow2.meta.Await;
+import io.jblk.qcow2.meta.HeaderWriter;
+import io.jblk.qcow2.meta.L2Tables;
+import io.jblk.qcow2.meta.MetadataCache;
+import io.jblk.qcow2.meta.MetadataClusters;
+import io.jblk.qcow2.meta.Refcounts;
+import io.jblk.raw.HostFileOpening;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * An open qcow2 image's metadata: header, L1/L2 tables, refcounts, snapshots, and the crash-safe flush that writes
+ * them back. Every method must be called with {@link #lock()} held; data I/O happens outside it.
+ *
+ * <p>Flush order (see docs/qcow2.md): refcount blocks, then fdatasync (which also makes newly written guest data
+ * and copied-on-write data durable), then L2 slices, then fdatasync, then the refcount decrements of clusters the
+ * flushed L2 entries no longer reference. With lazy refcounts the refcount blocks are skipped and the dirty bit is
+ * set on disk before the first L2 slice is written.
+ */
+public final class Qcow2Image implements HeaderWriter {
+    /** QEMU's default upper bound for the L2 cache. */
+    public static final long DEFAULT_MAX_L2_CACHE = 32L << 20;
+    public static final long DEFAULT_REFCOUNT_CACHE = 1L << 20;
+
+    private final Path path;
+    private final HostFile file;
+    private final HostFile dataFile;
+    private final boolean writable;
+    private final ClusterGeometry geometry;
+    private final MetadataClusters metadata;
+    private final Refcounts refcounts;
+    private final L2Tables l2;
+    private final List<Snapshot> snapshots;
+    private final PendingFrees pendingFrees = new PendingFrees();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final java.util.concurrent.ConcurrentHashMap<Long, Integer> hostPins =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private Qcow2Header header;
+    private boolean dirtyOnDisk;
+    private volatile String corruption;
+
+    private Qcow2Image(Path path, HostFile file, HostFile dataFile, boolean writable, Qcow2Header header,
+                       ClusterGeometry geometry, MetadataClusters metadata, Refcounts refcounts, L2Tables l2,
+                       List<Snapshot> snapshots) {
+        this.path = path;
+        this.file = file;
+        this.dataFile = dataFile;
+        this.writable = writable;
+        this.header = header;
+        this.geometry = geometry;
+        this.metadata = metadata;
+        this.refcounts = refcounts;
+        this.l2 = l2;
+        this.snapshots = snapshots;
+        this.dirtyOnDisk = header.isDirty();
+    }
+
+    /** Opens and validates an image. With {@code repairMode} a corrupt-flagged image may be opened for writing. */
+    public static Qcow2Image open(Path path, OpenOptions options, HostFileOpener opener, boolean repairMode)
+            throws IOException {
+        HostFileOptions hostOptions = HostFileOpening.hostOptions(options);
+        HostFile file = opener.open(path, hostOptions);
+        HostFile dataFile = null;
+        try {
+            long fileSize = file.size();
+            byte[] first = new byte[(int) Math.min(4096, Math.max(fileSize, 0))];
+            Await.await(file.read(0, MemorySegment.ofArray(first)));
+            if (first.length < Qcow2Header.V2_HEADER_LENGTH) {
+                throw ImageFormatException.field("file size", fileSize, "at least 72 bytes for a qcow2 header");
+            }
+            int clusterBits = java.nio.ByteBuffer.wrap(first).getInt(20);
+            if (clusterBits < ClusterGeometry.MIN_CLUSTER_BITS || clusterBits > ClusterGeometry.MAX_CLUSTER_BITS) {
+                throw ImageFormatException.field("cluster_bits", clusterBits, "9..21 (512 B to 2 MiB clusters)");
+            }
+            byte[] cluster0 = new byte[(int) Math.min(1L << clusterBits, fileSize)];
+            Await.await(file.read(0, MemorySegment.ofArray(cluster0)));
+            Qcow2Header header = Qcow2Header.parse(cluster0, fileSize);
+            boolean writable = !options.readOnly();
+            if (header.isCorrupt() && writable && !repairMode) {
+                throw new CorruptImageException("Image is corrupt; cannot be opened read/write (run 'jblk check -r all "
+                        + path + "' to repair it)");
+            }
+            ClusterGeometry geometry = header.geometry();
+            if (header.hasExternalDataFile()) {
+                Path dataPath = resolve(path, header.dataFile());
+                dataFile = opener.open(dataPath, hostOptions);
+            }
+            MetadataClusters metadata = new MetadataClusters(clusterBits);
+            metadata.add(0, 1, MetadataClusters.Kind.HEADER);
+
+            long[] l1 = readTable(file, header.l1TableOffset(), header.l1Size());
+            metadata.add(header.l1TableOffset() >>> clusterBits, clusters(header.l1Size() * 8L, clusterBits),
+                    MetadataClusters.Kind.ACTIVE_L1);
+            int refTableEntries = (header.refcountTableClusters() << clusterBits) / 8;
+            long[] refTable = readTable(file, header.refcountTableOffset(), refTableEntries);
+            metadata.add(header.refcountTableOffset() >>> clusterBits, header.refcountTableClusters(),
+                    MetadataClusters.Kind.REFCOUNT_TABLE);
+            for (long e : refTable) {
+                long off = e & TableLayout.REFTABLE_OFFSET_MASK;
+                if (off != 0) {
+                    metadata.add(off >>> clusterBits, 1, MetadataClusters.Kind.REFCOUNT_BLOCK);
+                }
+            }
+            for (long e : l1) {
+                long off = e & TableLayout.L1_OFFSET_MASK;
+                if (off != 0) {
+                    metadata.add(off >>> clusterBits, 1, MetadataClusters.Kind.ACTIVE_L2);
+                }
+            }
+            List<Snapshot> snapshots = readSnapshots(file, header, fileSize, metadata);
+
+            Qcow2Image[] self = new Qcow2Image[1];
+            HeaderWriter headerWriter = (offset, count) -> self[0].switchRefcountTable(offset, count);
+            RefcountBlockLayout layout = new RefcountBlockLayout(header.refcountOrder(), clusterBits);
+            MetadataCache blockCache = new MetadataCache("refcount block", file, 1 << clusterBits,
+                    Math.max(4L << clusterBits, parseSize(options.formatOption("refcount-cache-size", null),
+                            DEFAULT_REFCOUNT_CACHE)));
+            Refcounts refcounts = new Refcounts(file, layout, refTable, header.refcountTableOffset(),
+                    header.refcountTableClusters(), blockCache, headerWriter, metadata);
+            int sliceBytes = (int) parseSize(options.formatOption("l2-cache-entry-size", null),
+                    geometry.clusterSize());
+            if (Integer.bitCount(sliceBytes) != 1 || sliceBytes < 512 || sliceBytes > geometry.clusterSize()) {
+                throw new io.jblk.api.InvalidOptionException("l2-cache-entry-size " + sliceBytes
+                        + " must be a power of two between 512 and the cluster size " + geometry.clusterSize());
+            }
+            long wholeDisk = geometry.l1EntriesFor(header.size()) * geometry.clusterSize();
+            long l2CacheBytes = parseSize(options.formatOption("l2-cache-size", null),
+                    Math.min(DEFAULT_MAX_L2_CACHE, Math.max(wholeDisk, 2L * sliceBytes)));
+            MetadataCache sliceCache = new MetadataCache("L2 slice", file, sliceBytes, l2CacheBytes);
+            L2Tables l2 = new L2Tables(file, geometry, l1, header.l1TableOffset(), sliceCache, refcounts, metadata);
+            Qcow2Image image = new Qcow2Image(path, file, dataFile, writable, header, geometry, metadata, refcounts,
+                    l2, snapshots);
+            self[0] = image;
+            return image;
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            if (dataFile != null) {
+                dataFile.close();
+            }
+            throw e;
+        }
+    }
+
+    /** Things a read-write open does once the image is known to be valid (QEMU does them at open too). */
+    public void prepareForWriting() throws IOException {
+        if (!writable) {
+            return;
+        }
+        long autoclear = header.autoclearFeatures();
+        // Bitmaps are not maintained by jblk, so the extension must be declared stale; unknown bits likewise.
+        long kept = autoclear & Features.AUTOCLEAR_DATA_FILE_RAW;
+        if (kept != autoclear) {
+            header = header.withFeatures(header.incompatibleFeatures(), header.compatibleFeatures(), kept);
+            writeWholeHeader();
+        }
+    }
+
+    private static long clusters(long bytes, int clusterBits) {
+        return (bytes + (1L << clusterBits) - 1) >>> clusterBits;
+    }
+
+    static long parseSize(String value, long fallback) throws io.jblk.api.InvalidOptionException {
+        if (value == null) {
+            return fallback;
+        }
+        try {
+            String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+            long unit = 1;
+            char last = v.charAt(v.length() - 1);
+            int shift = "bkmgt".indexOf(last);
+            if (shift >= 0) {
+                unit = shift == 0 ? 1 : 1L << (10 * shift);
+                v = v.substring(0, v.length() - 1);
+            }
+            return Math.multiplyExact(Long.parseLong(v), unit);
+        } catch (RuntimeException e) {
+            throw new io.jblk.api.InvalidOptionException("'" + value + "' is not a size");
+        }
+    }
+
+    private static long[] readTable(HostFile file, long offset, int entries) throws IOException {
+        byte[] bytes = new byte[entries * 8];
+        if (entries > 0) {
+            Await.await(file.read(offset, MemorySegment.ofArray(bytes)));
+        }
+        return TableLayout.words(bytes, entries);
+    }
+
+    private static List<Snapshot> readSnapshots(HostFile file, Qcow2Header header, long fileSize,
+                                                MetadataClusters metadata) throws IOException {
+        if (header.nbSnapshots() == 0) {
+            return List.of();
+        }
+        int clusterBits = header.clusterBits();
+        long available = fileSize - header.snapshotsOffset();
+        int bytes = (int) Math.min(Math.min(available, Snapshot.MAX_TABLE_BYTES),
+                (long) header.nbSnapshots() * (40 + 1024 + 2 * 65535 + 8));
+        byte[] table = new byte[bytes];
+        Await.await(file.read(header.snapshotsOffset(), MemorySegment.ofArray(table)));
+        List<Snapshot> snapshots = Snapshot.parseTable(table, header.nbSnapshots(), clusterBits, fileSize,
+                header.size());
+        metadata.add(header.snapshotsOffset() >>> clusterBits, 1, MetadataClusters.Kind.SNAPSHOT_TABLE);
+        for (Snapshot s : snapshots) {
+            metadata.add(s.l1TableOffset() >>> clusterBits, clusters(s.l1Size() * 8L, clusterBits),
+                    MetadataClusters.Kind.INACTIVE_L1);
+            for (long e : readTable(file, s.l1TableOffset(), s.l1Size())) {
+                long off = e & TableLayout.L1_OFFSET_MASK;
+                if (off != 0) {
+                    metadata.add(off >>> clusterBits, 1, MetadataClusters.Kind.INACTIVE_L2);
+                }
+            }
+        }
+        return List.copyOf(snapshots);
+    }
+
+    /** Resolves a backing or data file name the way QEMU does: relative names against the image's directory. */
+    public static Path resolve(Path image, String name) {
+        Path p = Path.of(name);
+        if (p.isAbsolute()) {
+            return p;
+        }
+        Path dir = image.toAbsolutePath().getParent();
+        return dir == null ? p : dir.resolve(p).normalize();
+    }
+
+    public ReentrantLock lock() {
+        return lock;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public Qcow2Header header() {
+        return header;
+    }
+
+    public ClusterGeometry geometry() {
+        return geometry;
+    }
+
+    public HostFile file() {
+        return file;
+    }
+
+    /** Where guest data lives: the external data file, or the image itself. */
+    public HostFile dataFile() {
+        return dataFile != null ? dataFile : file;
+    }
+
+    public boolean hasExternalData() {
+        return dataFile != null;
+    }
+
+    public boolean isWritable() {
+        return writable;
+    }
+
+    public List<Snapshot> snapshots() {
+        return snapshots;
+    }
+
+    public Refcounts refcounts() {
+        return refcounts;
+    }
+
+    public L2Tables l2Tables() {
+        return l2;
+    }
+
+    public MetadataClusters metadata() {
+        return metadata;
+    }
+
+    /** Non-null once the image was found inconsistent: writes are refused from then on. */
+    public String corruption() {
+        return corruption;
+    }
+
+    public L2Entry entry(long cluster) throws IOException {
+        return l2.entry(cluster);
+    }
+
+    public void setEntry(long cluster, L2Entry entry) throws IOException {
+        l2.setEntry(cluster, entry);
+    }
+
+    /** Allocates one host data cluster (for an external data file, the guest cluster's own offset). */
+    public long allocateDataCluster(long guestCluster) throws IOException {
+        if (dataFile != null) {
+            return guestCluster << geometry.clusterBits();
+        }
+        long host = refcounts.allocate(1);
+        metadata.checkWrite(host, geometry.clusterSize(), "new data cluster");
+        return host;
+    }
+
+    /** Drops a reference to a host cluster once the L2 change that removed it is durable. */
+    public void releaseLater(long hostCluster) {
+        if (dataFile == null) {
+            pendingFrees.release(hostCluster);
+        }
+    }
+
+    /**
+     * Marks a host cluster as having data I/O in flight (taken under the lock when the mapping is read). A cluster
+     * whose last reference was dropped is not released while pinned, so a late write can never land in a cluster
+     * that was meanwhile handed to another guest offset.
+     */
+    public void pin(long hostCluster) {
+        hostPins.merge(hostCluster, 1, Integer::sum);
+    }
+
+    public void unpin(long hostCluster) {
+        hostPins.computeIfPresent(hostCluster, (k, v) -> v == 1 ? null : v - 1);
+    }
+
+    /**
+     * Records an inconsistency found during I/O: on a writable image the corrupt bit is set on disk (as QEMU does)
+     * and every later write is refused. Returns the exception for the caller to throw.
+     */
+    public CorruptImageException markCorrupt(String message) {
+        if (corruption == null) {
+            corruption = message;
+            if (writable) {
+                try {
+                    header = header.withFeatures(header.incompatibleFeatures() | Features.INCOMPAT_CORRUPT,
+                            header.compatibleFeatures(), header.autoclearFeatures());
+                    writeIncompatibleFeatures();
+                } catch (IOException e) {
+                    // The request fails with the corruption anyway; the in-memory flag still refuses writes.
+                }
+            }
+        }
+        return new CorruptImageException("qcow2: marking image as corrupt: " + message
+                + "; run 'jblk check -r all " + path + "' to repair it");
+    }
+
+    /** Fails when the image must not be written: corrupt or read-only. */
+    public void checkWritable() throws CorruptImageException {
+        if (corruption != null) {
+            throw new CorruptImageException("image " + path + " is corrupt (" + corruption
+                    + "); run 'jblk check -r all " + path + "' to repair it");
+        }
+    }
+
+    @Override
+    public void switchRefcountTable(long offset, int clusters) throws IOException {
+        header = header.withRefcountTable(offset, clusters);
+        byte[] fields = new byte[12];
+        java.nio.ByteBuffer.wrap(fields).putLong(offset).putInt(clusters);
+        Await.await(file.write(48, MemorySegment.ofArray(fields)));
+        Await.await(file.flush());
+    }
+
+    private void writeIncompatibleFeatures() throws IOException {
+        byte[] word = new byte[8];
+        java.nio.ByteBuffer.wrap(word).putLong(header.incompatibleFeatures());
+        Await.await(file.write(Qcow2Header.INCOMPATIBLE_FEATURES_OFFSET, MemorySegment.ofArray(word)));
+        Await.await(file.flush());
+    }
+
+    private void writeWholeHeader() throws IOException {
+        byte[] cluster = header.encode();
+        Await.await(file.write(0, MemorySegment.ofArray(cluster)));
+        Await.await(file.flush());
+    }
+
+    /** Whether cached metadata has outgrown the caches so an ordered flush should run soon. */
+    public boolean needsWriteback() {
+        return l2.slices().overCapacity() || refcounts.blocks().overCapacity();
+    }
+
+    /** Writes metadata back in crash-safe order and syncs; every write completed before the call is durable. */
+    public void flush() throws IOException {
+        if (!writable) {
+            return;
+        }
+        boolean lazy = header.hasLazyRefcounts();
+        if (l2.slices().hasDirty()) {
+            if (lazy && !dirtyOnDisk) {
+                setDirty(true);
+            }
+            if (!lazy) {
+                refcounts.writeBack();
+            }
+            syncAll();
+            l2.slices().writeBack();
+        } else if (!lazy) {
+            refcounts.writeBack();
+        }
+        syncAll();
+        if (!pendingFrees.isEmpty()) {
+            for (long cluster : pendingFrees.take()) {
+                if (hostPins.containsKey(cluster)) {
+                    pendingFrees.release(cluster); // still in use by I/O in flight: release at a later flush
+                    continue;
+                }
+                if (refcounts.get(cluster) == 1) {
+                    // Nothing references it any more: hand its space back to the host before it can be reused.
+                    Await.await(file.punchHole(cluster << geometry.clusterBits(), geometry.clusterSize()));
+                    metadata.remove(cluster, 1);
+                    l2.slices().discardRange(cluster << geometry.clusterBits(),
+                            (cluster + 1) << geometry.clusterBits());
+                }
+                refcounts.add(cluster, -1);
+            }
+            if (!lazy) {
+                refcounts.writeBack();
+                Await.await(file.flush());
+            }
+        }
+    }
+
+    private void syncAll() throws IOException {
+        if (dataFile != null) {
+            Await.await(dataFile.flush());
+        }
+        Await.await(file.flush());
+    }
+
+    private void setDirty(boolean dirty) throws IOException {
+        long bits = dirty ? header.incompatibleFeatures() | Features.INCOMPAT_DIRTY
+                : header.incompatibleFeatures() & ~Features.INCOMPAT_DIRTY;
+        header = header.withFeatures(bits, header.compatibleFeatures(), header.autoclearFeatures());
+        writeIncompatibleFeatures();
+        dirtyOnDisk = dirty;
+    }
+
+    /** Clears the dirty bit after refcounts were made accurate (clean close or repair). */
+    public void markClean() throws IOException {
+        if (writable && dirtyOnDisk) {
+            refcounts.writeBack();
+            Await.await(file.flush());
+            setDirty(false);
+        }
+    }
+
+    /** Clears the corrupt bit after a successful repair. */
+    public void clearCorrupt() throws IOException {
+        if (writable && header.isCorrupt()) {
+            header = header.withFeatures(header.incompatibleFeatures() & ~Features.INCOMPAT_CORRUPT,
+                    header.compatibleFeatures(), header.autoclearFeatures());
+            writeIncompatibleFeatures();
+            corruption = null;
+        }
+    }
+
+    public boolean isDirty() {
+        return dirtyOnDisk;
+    }
+
+    /** Flushes, clears the dirty bit of a lazy-refcount image, and closes the files. */
+    public void close() throws IOException {
+        try {
+            if (writable && corruption == null) {
+                flush();
+                markClean();
+            }
+        } finally {
+            try {
+                file.close();
+            } finally {
+                if (dataFile != null) {
+                    dataFile.close();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package io.jblk.qcow2.io;
+
+import io.jblk.api.BlockDevice;
+import io.jblk.api.Extent;
+import io.jblk.qcow2.meta.Await;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The backing chain as seen from the overlay: reads beyond the backing image's end are zeros, as are reads of an
+ * image without backing. Counts the bytes it reads, so tests can prove a COW read only what it had to.
+ */
+public final class Backing {
+    private final BlockDevice device;
+    private final long size;
+    private final AtomicLong bytesRead = new AtomicLong();
+
+    Backing(BlockDevice device) {
+        this.device = device;
+        this.size = device == null ? 0 : device.size();
+    }
+
+    public static Backing of(BlockDevice device) {
+        return new Backing(device);
+    }
+
+    public boolean exists() {
+        return device != null;
+    }
+
+    public BlockDevice device() {
+        return device;
+    }
+
+    public long bytesRead() {
+        return bytesRead.get();
+    }
+
+    /** Starts reading guest bytes {@code [offset, offset + dst.byteSize())} from the chain into {@code dst}. */
+    CompletableFuture<Void> read(long offset, MemorySegment dst) {
+        long inside = device == null ? 0 : Math.max(0, Math.min(dst.byteSize(), size - offset));
+        if (inside < dst.byteSize()) {
+            dst.asSlice(inside).fill((byte) 0);
+        }
+        if (inside == 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        bytesRead.addAndGet(inside);
+        return device.read(offset, dst.asSlice(0, inside));
+    }
+
+    /** Block status of the chain below the overlay for a range the overlay leaves unallocated. */
+    List<Extent> status(long offset, long length) throws IOException {
+        List<Extent> out = new ArrayList<>();
+        long inside = device == null ? 0 : Math.max(0, Math.min(length, size - offset));
+        if (inside > 0) {
+            for (Extent e : Await.await(device.blockStatus(offset, inside))) {
+                out.add(e.deeper());
+            }
+        }
+        if (inside < length) {
+            int depth = device == null ? 0 : 1;
+            out.add(new Extent(offset + inside, length - inside, false, true, false, depth, Extent.NO_OFFSET, false));
+        }
+        return out;
+    }
+
+    /** Whether the chain reads as zeros over the whole range (no backing, past its end, or zero extents). */
+    boolean readsAsZero(long offset, long length) throws IOException {
+        if (length <= 0 || device == null) {
+            return true;
+        }
+        for (Extent e : status(offset, length)) {
+            if (!e.zero()) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

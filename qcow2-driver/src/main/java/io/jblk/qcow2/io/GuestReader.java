@@ -1,0 +1,222 @@
+package io.jblk.qcow2.io;
+
+import io.jblk.api.Extent;
+import io.jblk.qcow2.format.ClusterGeometry;
+import io.jblk.qcow2.format.CompressedDescriptor;
+import io.jblk.qcow2.format.L2Entry;
+import io.jblk.qcow2.format.SubclusterType;
+import io.jblk.qcow2.image.Qcow2Image;
+import io.jblk.qcow2.meta.Await;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The read path and block status: resolves guest ranges to typed runs and issues the host and backing reads,
+ * merging runs that are contiguous on both sides into one request and running the rest in parallel.
+ */
+public final class GuestReader {
+    private static final int DECOMPRESSED_CACHE_CLUSTERS = 8;
+
+    private final Qcow2Image image;
+    private final ClusterGeometry geometry;
+    private final ClusterMapper mapper;
+    private final Backing backing;
+    private final Map<Long, byte[]> decompressed = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, byte[]> eldest) {
+            return size() > DECOMPRESSED_CACHE_CLUSTERS;
+        }
+    };
+
+    public GuestReader(Qcow2Image image, Backing backing) {
+        this.image = image;
+        this.geometry = image.geometry();
+        this.mapper = new ClusterMapper(image);
+        this.backing = backing;
+    }
+
+    ClusterMapper mapper() {
+        return mapper;
+    }
+
+    Backing backing() {
+        return backing;
+    }
+
+    /** The L2 entry of a guest cluster, read under the metadata lock. */
+    L2Entry entry(long cluster) throws IOException {
+        image.lock().lock();
+        try {
+            return image.entry(cluster);
+        } finally {
+            image.lock().unlock();
+        }
+    }
+
+    /** The L2 entry of a guest cluster, its host cluster pinned (see {@link Qcow2Image#pin}) when it has one. */
+    private L2Entry pinnedEntry(long cluster, List<Long> pins) throws IOException {
+        image.lock().lock();
+        try {
+            L2Entry entry = image.entry(cluster);
+            if (entry.hasHostCluster(image.hasExternalData()) && !image.hasExternalData()) {
+                long host = entry.hostOffset() >>> geometry.clusterBits();
+                image.pin(host);
+                pins.add(host);
+            }
+            return entry;
+        } finally {
+            image.lock().unlock();
+        }
+    }
+
+    /** Reads guest bytes into {@code dst}; blocks the calling (virtual) thread until done. */
+    public void read(long offset, MemorySegment dst) throws IOException {
+        List<Long> pins = new ArrayList<>();
+        try {
+            readPinned(offset, dst, pins);
+        } finally {
+            pins.forEach(image::unpin);
+        }
+    }
+
+    private void readPinned(long offset, MemorySegment dst, List<Long> pins) throws IOException {
+        long end = offset + dst.byteSize();
+        List<CompletableFuture<?>> pending = new ArrayList<>();
+        Merger host = new Merger(true, dst, offset, pending);
+        Merger fromBacking = new Merger(false, dst, offset, pending);
+        long pos = offset;
+        while (pos < end) {
+            long cluster = geometry.clusterIndex(pos);
+            long chunkEnd = Math.min(end, (cluster + 1) << geometry.clusterBits());
+            L2Entry entry = pinnedEntry(cluster, pins);
+            for (Run run : mapper.runs(cluster, entry, pos, chunkEnd)) {
+                MemorySegment part = dst.asSlice(run.guestOffset() - offset, run.length());
+                switch (run.type()) {
+                    case NORMAL -> host.add(run.guestOffset(), run.hostOffset(), run.length());
+                    case ZERO_PLAIN, ZERO_ALLOC -> part.fill((byte) 0);
+                    case UNALLOCATED_PLAIN, UNALLOCATED_ALLOC -> fromBacking.add(run.guestOffset(), run.guestOffset(), run.length());
+                    case COMPRESSED -> {
+                        byte[] data = decompress(entry);
+                        MemorySegment.copy(MemorySegment.ofArray(data), geometry.offsetInCluster(run.guestOffset()),
+                                part, 0, run.length());
+                    }
+                    case INVALID -> throw image.markCorrupt("invalid subcluster at 0x" + Long.toHexString(pos));
+                }
+            }
+            pos = chunkEnd;
+        }
+        host.finish();
+        fromBacking.finish();
+        for (CompletableFuture<?> f : pending) {
+            Await.await(f);
+        }
+    }
+
+    /** Accumulates runs contiguous in the destination buffer and in the source into one read. */
+    private final class Merger {
+        private final boolean fromHost;
+        private final MemorySegment dst;
+        private final long dstBase;
+        private final List<CompletableFuture<?>> pending;
+        private long guestStart = -1;
+        private long sourceStart;
+        private long length;
+
+        Merger(boolean fromHost, MemorySegment dst, long dstBase, List<CompletableFuture<?>> pending) {
+            this.fromHost = fromHost;
+            this.dst = dst;
+            this.dstBase = dstBase;
+            this.pending = pending;
+        }
+
+        void add(long guest, long source, long runLength) {
+            if (guestStart >= 0 && guest == guestStart + length && source == sourceStart + length) {
+                length += runLength;
+                return;
+            }
+            finish();
+            guestStart = guest;
+            sourceStart = source;
+            length = runLength;
+        }
+
+        void finish() {
+            if (guestStart < 0) {
+                return;
+            }
+            MemorySegment part = dst.asSlice(guestStart - dstBase, length);
+            pending.add(fromHost ? image.dataFile().read(sourceStart, part) : backing.read(sourceStart, part));
+            guestStart = -1;
+        }
+    }
+
+    private byte[] decompress(L2Entry entry) throws IOException {
+        long key = entry.word();
+        synchronized (decompressed) {
+            byte[] hit = decompressed.get(key);
+            if (hit != null) {
+                return hit;
+            }
+        }
+        CompressedDescriptor d = CompressedDescriptor.decode(entry.word(), geometry.clusterBits());
+        byte[] compressed = new byte[d.byteLength()];
+        Await.await(image.file().read(d.hostOffset(), MemorySegment.ofArray(compressed)));
+        byte[] data = Decompressor.decompress(image.header().compressionType(), compressed, geometry.clusterSize(), d);
+        synchronized (decompressed) {
+            decompressed.put(key, data);
+        }
+        return data;
+    }
+
+    /** Block status of {@code [offset, offset + length)}, merged like qemu-img map. */
+    public List<Extent> status(long offset, long length) throws IOException {
+        List<Extent> out = new ArrayList<>();
+        long end = offset + length;
+        long pos = offset;
+        while (pos < end) {
+            long cluster = geometry.clusterIndex(pos);
+            long chunkEnd = Math.min(end, (cluster + 1) << geometry.clusterBits());
+            L2Entry entry = entry(cluster);
+            for (Run run : mapper.runs(cluster, entry, pos, chunkEnd)) {
+                switch (run.type()) {
+                    case NORMAL -> append(out, new Extent(run.guestOffset(), run.length(), true, false, true, 0,
+                            run.hostOffset(), false));
+                    case ZERO_ALLOC -> append(out, new Extent(run.guestOffset(), run.length(), false, true, true, 0,
+                            run.hostOffset(), false));
+                    case ZERO_PLAIN -> append(out, new Extent(run.guestOffset(), run.length(), false, true, true, 0,
+                            Extent.NO_OFFSET, false));
+                    case COMPRESSED -> append(out, new Extent(run.guestOffset(), run.length(), true, false, true, 0,
+                            Extent.NO_OFFSET, true));
+                    case UNALLOCATED_PLAIN, UNALLOCATED_ALLOC -> {
+                        if (backing.exists()) {
+                            for (Extent e : backing.status(run.guestOffset(), run.length())) {
+                                append(out, e);
+                            }
+                        } else {
+                            append(out, new Extent(run.guestOffset(), run.length(), false, true, false, 0,
+                                    run.type() == SubclusterType.UNALLOCATED_ALLOC ? run.hostOffset() : Extent.NO_OFFSET,
+                                    false));
+                        }
+                    }
+                    case INVALID -> throw image.markCorrupt("invalid subcluster at 0x" + Long.toHexString(pos));
+                }
+            }
+            pos = chunkEnd;
+        }
+        return out;
+    }
+
+    private static void append(List<Extent> out, Extent next) {
+        if (!out.isEmpty() && out.getLast().canMergeWith(next)) {
+            out.set(out.size() - 1, out.getLast().mergedWith(next));
+        } else {
+            out.add(next);
+        }
+    }
+}

@@ -1,0 +1,309 @@
+package io.jblk.qcow2.io;
+
+import io.jblk.qcow2.format.ClusterGeometry;
+import io.jblk.qcow2.format.CompressedDescriptor;
+import io.jblk.qcow2.format.L2Entry;
+import io.jblk.qcow2.format.SubclusterType;
+import io.jblk.qcow2.image.Qcow2Image;
+import io.jblk.qcow2.meta.Await;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The write path: in-place writes to allocated subclusters, and allocating writes that mark only the subclusters
+ * they touch, copying just the partial head and tail subclusters from the current guest view (backing chain, zeros,
+ * decompressed data or a shared cluster).
+ *
+ * <p>Concurrency: an allocating write claims its guest cluster (QEMU's in-flight L2Meta); any other write, zeroing
+ * or discard of that cluster waits for the claim, then looks at the mapping again. Writes that only touch NORMAL
+ * subclusters of a cluster we own change no metadata and run in parallel. Data is written before the L2 entry that
+ * exposes it is linked, and the image's flush syncs it before that entry reaches disk.
+ */
+public final class GuestWriter {
+    /** Above this many COW bytes known to be zero, zeroing the host range is cheaper than writing zeros. */
+    private static final int ZERO_RANGE_THRESHOLD = 8192;
+
+    private final Qcow2Image image;
+    private final ClusterGeometry geometry;
+    private final GuestReader reader;
+    private final ClusterMapper mapper;
+    private final Backing backing;
+    /** Guest clusters with an allocation in flight; guarded by the image lock. */
+    private final Map<Long, CompletableFuture<Void>> claims = new HashMap<>();
+
+    public GuestWriter(Qcow2Image image, GuestReader reader) {
+        this.image = image;
+        this.geometry = image.geometry();
+        this.reader = reader;
+        this.mapper = reader.mapper();
+        this.backing = reader.backing();
+    }
+
+    /** Writes guest bytes; blocks the calling (virtual) thread until the data is written and linked. */
+    public void write(long offset, MemorySegment data) throws IOException {
+        long end = offset + data.byteSize();
+        long pos = offset;
+        while (pos < end) {
+            long cluster = geometry.clusterIndex(pos);
+            long chunkEnd = Math.min(end, (cluster + 1) << geometry.clusterBits());
+            writeInCluster(cluster, pos, data.asSlice(pos - offset, chunkEnd - pos));
+            pos = chunkEnd;
+        }
+    }
+
+    /**
+     * Waits until no allocation is in flight for {@code cluster}. Must be called with the lock held; returns with the
+     * lock held, having released it while waiting. Returns true if it had to wait (the caller re-reads the mapping).
+     */
+    boolean awaitClaim(long cluster) throws IOException {
+        CompletableFuture<Void> claim = claims.get(cluster);
+        if (claim == null) {
+            return false;
+        }
+        image.lock().unlock();
+        try {
+            claim.handle((v, e) -> null).join();
+        } finally {
+            image.lock().lock();
+        }
+        return true;
+    }
+
+    private void writeInCluster(long cluster, long pos, MemorySegment data) throws IOException {
+        long clusterStart = cluster << geometry.clusterBits();
+        int from = (int) (pos - clusterStart);
+        int to = from + (int) data.byteSize();
+        int sc = geometry.subclusterSize();
+        int first = from / sc;
+        int last = (to - 1) / sc;
+        Plan plan;
+        CompletableFuture<Void> claim = new CompletableFuture<>();
+        image.lock().lock();
+        try {
+            while (true) {
+                image.checkWritable();
+                if (!awaitClaim(cluster)) {
+                    break;
+                }
+            }
+            L2Entry entry = image.entry(cluster);
+            mapper.validate(cluster, entry);
+            boolean owned = entry.hasHostCluster(image.hasExternalData()) && entry.isCopied()
+                    && image.l2Tables().isTableWritable(cluster);
+            if (owned && allNormal(entry, first, last)) {
+                long host = entry.hostOffset();
+                pinIfRefcounted(host);
+                plan = Plan.direct(host);
+            } else {
+                claims.put(cluster, claim);
+                try {
+                    plan = owned ? inPlace(entry, from, to, first, last) : allocating(cluster, entry, from, to, first, last);
+                } catch (IOException | RuntimeException e) {
+                    claims.remove(cluster);
+                    claim.complete(null);
+                    throw e;
+                }
+            }
+        } finally {
+            image.lock().unlock();
+        }
+        if (plan.direct) {
+            try {
+                Await.await(image.dataFile().write(plan.host + from, data));
+            } finally {
+                unpinIfRefcounted(plan.host);
+            }
+            return;
+        }
+        try {
+            execute(cluster, plan, from, to, data);
+        } catch (IOException | RuntimeException e) {
+            image.lock().lock();
+            try {
+                if (plan.allocated) {
+                    image.refcounts().add(plan.host >>> geometry.clusterBits(), -1);
+                }
+            } finally {
+                image.lock().unlock();
+            }
+            throw e;
+        } finally {
+            image.lock().lock();
+            try {
+                claims.remove(cluster);
+            } finally {
+                image.lock().unlock();
+            }
+            claim.complete(null);
+        }
+    }
+
+    private void pinIfRefcounted(long host) {
+        if (!image.hasExternalData()) {
+            image.pin(host >>> geometry.clusterBits());
+        }
+    }
+
+    private void unpinIfRefcounted(long host) {
+        if (!image.hasExternalData()) {
+            image.unpin(host >>> geometry.clusterBits());
+        }
+    }
+
+    private boolean allNormal(L2Entry entry, int first, int last) {
+        for (int i = first; i <= last; i++) {
+            if (entry.type(i, geometry.extendedL2(), image.hasExternalData()) != SubclusterType.NORMAL) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** What an allocating or bitmap-changing write will do once the lock is dropped. */
+    private record Plan(boolean direct, long host, boolean allocated, int cowStart, int cowEnd, L2Entry oldEntry,
+                        L2Entry newEntry, List<Long> releases) {
+        static Plan direct(long host) {
+            return new Plan(true, host, false, 0, 0, null, null, List.of());
+        }
+    }
+
+    /** A cluster we own with some touched subclusters not yet allocated: COW only the partial ones, in place. */
+    private Plan inPlace(L2Entry entry, int from, int to, int first, int last) {
+        int sc = geometry.subclusterSize();
+        boolean ext = geometry.extendedL2();
+        SubclusterType head = entry.type(first, ext, image.hasExternalData());
+        SubclusterType tail = entry.type(last, ext, image.hasExternalData());
+        int cowStart = head == SubclusterType.NORMAL ? from : first * sc;
+        int cowEnd = tail == SubclusterType.NORMAL ? to : (last + 1) * sc;
+        L2Entry updated = ext ? entry.allocating(first, last) : entry.withWord(entry.word() & ~L2Entry.ZERO_FLAG);
+        return new Plan(false, entry.hostOffset(), false, cowStart, cowEnd, entry, updated, List.of());
+    }
+
+    /**
+     * A cluster without a host cluster of ours (unallocated, zero, compressed, or shared with a snapshot): allocate,
+     * with QEMU's COW bounds (a compressed cluster is copied whole, a shared one over all its allocated subclusters).
+     */
+    private Plan allocating(long cluster, L2Entry entry, int from, int to, int first, int last) throws IOException {
+        int sc = geometry.subclusterSize();
+        boolean ext = geometry.extendedL2();
+        int startSc = first;
+        int endSc = last;
+        List<Long> releases = new ArrayList<>();
+        long bitmap = entry.bitmap();
+        if (entry.isCompressed()) {
+            startSc = 0;
+            endSc = geometry.subclustersPerCluster() - 1;
+            bitmap = 0;
+            CompressedDescriptor d = CompressedDescriptor.decode(entry.word(), geometry.clusterBits());
+            for (long c = d.firstHostCluster(geometry.clusterBits()); c <= d.lastHostCluster(geometry.clusterBits()); c++) {
+                releases.add(c);
+            }
+        } else if (entry.hasHostCluster(image.hasExternalData())) {
+            // Shared with a snapshot: the new cluster must hold every live subcluster.
+            int alloc = entry.allocationMask();
+            if (ext && alloc != 0) {
+                startSc = Math.min(first, Integer.numberOfTrailingZeros(alloc));
+                endSc = Math.max(last, 31 - Integer.numberOfLeadingZeros(alloc));
+            }
+            if (!image.hasExternalData()) {
+                releases.add(entry.hostOffset() >>> geometry.clusterBits());
+            }
+        }
+        image.l2Tables().prepareTable(cluster);
+        long host = image.allocateDataCluster(cluster);
+        long word = (image.hasExternalData() ? cluster << geometry.clusterBits() : host) | L2Entry.COPIED;
+        L2Entry updated = ext ? new L2Entry(word, bitmap).allocating(startSc, endSc) : new L2Entry(word, 0);
+        int cowStart = ext ? startSc * sc : 0;
+        int cowEnd = ext ? (endSc + 1) * sc : geometry.clusterSize();
+        return new Plan(false, host, !image.hasExternalData(), cowStart, cowEnd, entry, updated, releases);
+    }
+
+    private void execute(long cluster, Plan plan, int from, int to, MemorySegment data) throws IOException {
+        long clusterStart = cluster << geometry.clusterBits();
+        int headLength = from - plan.cowStart;
+        int tailLength = plan.cowEnd - to;
+        try (Arena arena = Arena.ofShared()) {
+            List<MemorySegment> parts = new ArrayList<>(3);
+            boolean zeroFirst = false;
+            if (headLength + tailLength >= ZERO_RANGE_THRESHOLD
+                    && readsAsZero(plan.oldEntry, clusterStart, plan.cowStart, from)
+                    && readsAsZero(plan.oldEntry, clusterStart, to, plan.cowEnd)) {
+                zeroFirst = true; // QEMU's handle_alloc_space: zero the touched subclusters on the host instead
+            }
+            long writeAt = plan.host + from;
+            if (zeroFirst) {
+                Await.await(image.dataFile().zeroRange(plan.host + plan.cowStart, plan.cowEnd - plan.cowStart));
+                parts.add(data);
+            } else {
+                if (headLength > 0) {
+                    MemorySegment head = arena.allocate(headLength, 8);
+                    reader.read(clusterStart + plan.cowStart, head);
+                    parts.add(head);
+                    writeAt = plan.host + plan.cowStart;
+                }
+                parts.add(data);
+                if (tailLength > 0) {
+                    MemorySegment tail = arena.allocate(tailLength, 8);
+                    reader.read(clusterStart + to, tail);
+                    parts.add(tail);
+                }
+            }
+            if (!image.hasExternalData()) {
+                image.lock().lock();
+                try {
+                    image.metadata().checkWrite(plan.host + plan.cowStart, plan.cowEnd - plan.cowStart,
+                            "guest data write");
+                } catch (io.jblk.api.CorruptImageException e) {
+                    throw image.markCorrupt(e.getMessage());
+                } finally {
+                    image.lock().unlock();
+                }
+            }
+            Await.await(parts.size() == 1 ? image.dataFile().write(writeAt, parts.getFirst())
+                    : image.dataFile().write(writeAt, parts));
+        }
+        image.lock().lock();
+        try {
+            // Re-read: a zeroing of other subclusters may have changed the bitmap while the data was written.
+            L2Entry current = image.entry(cluster);
+            L2Entry linked = plan.newEntry;
+            if (geometry.extendedL2() && current.bitmap() != plan.oldEntry.bitmap() && !plan.oldEntry.isCompressed()) {
+                int first = plan.cowStart / geometry.subclusterSize();
+                int last = (plan.cowEnd - 1) / geometry.subclusterSize();
+                linked = new L2Entry(plan.newEntry.word(), current.bitmap()).allocating(first, last);
+            }
+            image.setEntry(cluster, linked);
+            for (long release : plan.releases) {
+                image.releaseLater(release);
+            }
+        } finally {
+            image.lock().unlock();
+        }
+    }
+
+    /** Whether guest bytes {@code [a, b)} of the cluster read as zeros under the old entry (no I/O on the data). */
+    private boolean readsAsZero(L2Entry old, long clusterStart, int a, int b) throws IOException {
+        if (a >= b) {
+            return true;
+        }
+        List<Run> runs = mapper.runs(geometry.clusterIndex(clusterStart), old, clusterStart + a, clusterStart + b);
+        for (Run run : runs) {
+            boolean zero = switch (run.type()) {
+                case ZERO_PLAIN, ZERO_ALLOC -> true;
+                case UNALLOCATED_PLAIN, UNALLOCATED_ALLOC -> backing.readsAsZero(run.guestOffset(), run.length());
+                default -> false;
+            };
+            if (!zero) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
