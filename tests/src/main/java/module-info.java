@@ -7,4 +7,6 @@ module io.jblk.tests {
     requires io.jblk.bridge;
     requires io.jblk.nbd;
     requires io.jblk.cli;
+    // Reliability tests measure per-thread allocation (com.sun.management.ThreadMXBean).
+    requires jdk.management;
 }
