@@ -9,5 +9,6 @@ module io.jblk.qcow2 {
     exports io.jblk.qcow2.image;
     exports io.jblk.qcow2.io;
     exports io.jblk.qcow2.meta;
+    exports io.jblk.qcow2.check;
     provides io.jblk.api.BlockDriver with io.jblk.qcow2.Qcow2Driver;
 }

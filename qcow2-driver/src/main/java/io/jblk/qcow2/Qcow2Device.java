@@ -2,6 +2,10 @@ package io.jblk.qcow2;
 
 import io.jblk.api.BlockDevice;
 import io.jblk.api.BlockLimits;
+import io.jblk.api.CheckResult;
+import io.jblk.api.ImageChecker;
+import io.jblk.api.ReadOnlyDeviceException;
+import io.jblk.qcow2.check.Qcow2Checker;
 import io.jblk.api.DeviceClosedException;
 import io.jblk.api.Extent;
 import io.jblk.api.ImageInfo;
@@ -30,7 +34,7 @@ import java.util.concurrent.Phaser;
  * An open qcow2 image. Each request runs as straight-line code on its own virtual thread (QEMU's coroutines, in
  * Java): metadata under the image lock, data I/O outside it.
  */
-public final class Qcow2Device implements BlockDevice {
+public final class Qcow2Device implements BlockDevice, ImageChecker {
     private static final long MAX_TRANSFER = 32L << 20;
 
     private final Qcow2Image image;
@@ -221,6 +225,19 @@ public final class Qcow2Device implements BlockDevice {
         String backingFormat = h.backingFormat();
         return new ImageInfo("qcow2", size, h.clusterSize(), h.backingFile(), fullBacking, backingFormat,
                 image.isDirty(), specific, ioEngine);
+    }
+
+    @Override
+    public CheckResult check(Repair repair) throws IOException {
+        if (repair != Repair.NONE && isReadOnly()) {
+            throw new ReadOnlyDeviceException("check with repair", 0, 0);
+        }
+        image.lock().lock();
+        try {
+            return new Qcow2Checker(image).check(repair);
+        } finally {
+            image.lock().unlock();
+        }
     }
 
     @Override

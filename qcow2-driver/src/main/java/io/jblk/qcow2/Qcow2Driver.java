@@ -4,7 +4,9 @@ import io.jblk.api.BlockDevice;
 import io.jblk.api.BlockDriver;
 import io.jblk.api.BlockDrivers;
 import io.jblk.api.CreateOptions;
+import io.jblk.api.ImageChecker;
 import io.jblk.api.ImageFormatException;
+import io.jblk.qcow2.check.Qcow2Checker;
 import io.jblk.api.OpenOptions;
 import io.jblk.nativeio.HostFileOpener;
 import io.jblk.qcow2.format.Qcow2Header;
@@ -55,10 +57,20 @@ public final class Qcow2Driver implements BlockDriver {
 
     /** Opens an image whose host files come from {@code opener} (tests pass recording or failing decorators). */
     public Qcow2Device open(Path path, OpenOptions options, HostFileOpener opener) throws IOException {
-        Qcow2Image image = Qcow2Image.open(path, options, opener, false);
+        boolean repairMode = "on".equals(options.formatOption("repair", "off"));
+        Qcow2Image image = Qcow2Image.open(path, options, opener, repairMode);
         BlockDevice backing = null;
         try {
             backing = openBacking(image, options);
+            if (image.isWritable() && image.isDirty() && image.corruption() == null) {
+                // Refcounts may be stale (lazy refcounts and a crash): rebuild them before anything allocates.
+                image.lock().lock();
+                try {
+                    new Qcow2Checker(image).check(ImageChecker.Repair.ALL);
+                } finally {
+                    image.lock().unlock();
+                }
+            }
             image.prepareForWriting();
             boolean subclusterDiscard = !"cluster".equals(options.formatOption("discard-granularity", "subcluster"));
             Qcow2Device device = new Qcow2Device(image, Backing.of(backing), subclusterDiscard);

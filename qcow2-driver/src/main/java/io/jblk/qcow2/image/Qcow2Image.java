@@ -72,6 +72,7 @@ public final class Qcow2Image implements HeaderWriter {
         this.l2 = l2;
         this.snapshots = snapshots;
         this.dirtyOnDisk = header.isDirty();
+        this.corruption = header.isCorrupt() ? "the image's corrupt bit is set" : null;
     }
 
     /** Opens and validates an image. With {@code repairMode} a corrupt-flagged image may be opened for writing. */

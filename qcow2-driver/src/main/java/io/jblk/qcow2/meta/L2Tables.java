@@ -143,6 +143,12 @@ public final class L2Tables {
         return table;
     }
 
+    /** Repair: sets or clears the COPIED flag of L1 entry {@code i} on disk. */
+    public void setL1Copied(int i, boolean copied) throws IOException {
+        writeL1Entry(i, copied ? l1[i] | L2Entry.COPIED : l1[i] & ~L2Entry.COPIED);
+        Await.await(file.flush());
+    }
+
     private void writeL1Entry(int i, long value) throws IOException {
         l1[i] = value;
         byte[] word = new byte[8];

@@ -27,6 +27,7 @@ public final class Refcounts {
     private long tableOffset;
     private int tableClusters;
     private long freeHint;
+    private java.util.function.LongPredicate referenced = c -> false;
 
     public Refcounts(HostFile file, RefcountBlockLayout layout, long[] table, long tableOffset, int tableClusters,
                      MetadataCache blocks, HeaderWriter header, MetadataClusters metadata) {
@@ -39,6 +40,14 @@ public final class Refcounts {
         this.blocks = blocks;
         this.header = header;
         this.metadata = metadata;
+    }
+
+    /**
+     * While repairing, tells where new refcount blocks must not go: clusters that metadata references although
+     * their refcount says free.
+     */
+    public void avoidWhileRepairing(java.util.function.LongPredicate referencedClusters) {
+        this.referenced = referencedClusters == null ? c -> false : referencedClusters;
     }
 
     public RefcountBlockLayout layout() {
@@ -83,9 +92,12 @@ public final class Refcounts {
                 throw new CorruptImageException("refcount of cluster " + cluster + " (0x"
                         + Long.toHexString(cluster << clusterBits) + ") would drop below 0: it has no refcount block");
             }
-            // The block may not take the very cluster being counted.
-            long rangeStart = t * layout.entriesPerBlock();
-            createBlock(t, cluster == rangeStart ? rangeStart + 1 : rangeStart);
+            // The block may not take the cluster being counted, nor one that something references (repair).
+            long candidate = t * layout.entriesPerBlock();
+            while (candidate == cluster || referenced.test(candidate)) {
+                candidate++;
+            }
+            createBlock(t, candidate);
         }
         long offset = blockOffset(t);
         byte[] block = blocks.get(offset);
