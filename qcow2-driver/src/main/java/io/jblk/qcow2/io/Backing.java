@@ -64,8 +64,9 @@ public final class Backing {
             }
         }
         if (inside < length) {
-            int depth = device == null ? 0 : 1;
-            out.add(new Extent(offset + inside, length - inside, false, true, false, depth, Extent.NO_OFFSET, false));
+            // Past the end of a shorter backing image the overlay itself answers "zero" (QEMU's block layer does so
+            // before asking the backing layer), so qemu-img map reports the overlay's depth.
+            out.add(new Extent(offset + inside, length - inside, false, true, false, 0, Extent.NO_OFFSET, false));
         }
         return out;
     }
