@@ -96,7 +96,7 @@ public final class CrashOracle {
             List<Violation> violations = new ArrayList<>();
             int chunk = 1 << 20;
             long size = (long) allowed.length * SECTOR;
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = Arena.ofShared()) {
                 MemorySegment buffer = arena.allocate(chunk, 4096);
                 for (long at = 0; at < size; at += chunk) {
                     int n = (int) Math.min(chunk, size - at);

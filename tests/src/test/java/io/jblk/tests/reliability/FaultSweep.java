@@ -113,7 +113,7 @@ public final class FaultSweep {
     }
 
     static byte[] readAll(BlockDevice dev) throws IOException {
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
             java.lang.foreign.MemorySegment all = arena.allocate(dev.size(), 4096);
             Workload.await(dev.read(0, all));
             return all.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);

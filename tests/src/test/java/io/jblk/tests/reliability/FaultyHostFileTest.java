@@ -73,7 +73,7 @@ class FaultyHostFileTest {
         Path image = RawUnderTest.create(dir.resolve("d.raw"), 1 << 20);
         FaultPlan plan = new FaultPlan().failNth(FaultPlan.Kind.READ, 1, FaultPlan.Errno.EIO)
                 .failNth(FaultPlan.Kind.ZERO, 1, FaultPlan.Errno.ENOSPC);
-        try (BlockDevice dev = open(image, plan); Arena arena = Arena.ofConfined()) {
+        try (BlockDevice dev = open(image, plan); Arena arena = Arena.ofShared()) {
             MemorySegment buf = arena.allocate(4096);
             assertThrows(InjectedFault.class, () -> Workload.await(dev.read(0, buf)));
             Workload.await(dev.read(0, buf));

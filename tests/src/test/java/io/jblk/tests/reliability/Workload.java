@@ -32,7 +32,7 @@ public interface Workload {
 
     /** Writes {@code length} bytes of a pattern unique to ({@code tag}, offset) so stale data is recognisable. */
     static void write(BlockDevice device, long offset, int length, int tag) throws IOException {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment data = arena.allocate(length, 4096);
             for (int i = 0; i < length; i += 8) {
                 data.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i,
