@@ -44,7 +44,10 @@ final class CheckCommand extends Subcommand {
             case "all" -> ImageChecker.Repair.ALL;
             default -> throw new CliException("Unknown option value for -r (expecting 'leaks' or 'all'): " + repair);
         };
-        try (BlockDevice device = Images.open(file, format, mode == ImageChecker.Repair.NONE)) {
+        // "repair=on" lets a driver open an image flagged corrupt read-write, for the repair only (qemu-img's check mode).
+        io.jblk.api.OpenOptions options = io.jblk.api.OpenOptions.builder().readOnly(mode == ImageChecker.Repair.NONE)
+                .formatOption("repair", "on").build();
+        try (BlockDevice device = Images.open(file, format, options)) {
             if (!(device instanceof ImageChecker checker)) {
                 err().println("jblk: This image format does not support checks");
                 return NOT_SUPPORTED;

@@ -14,6 +14,7 @@ import io.jblk.qcow2.format.Qcow2Header;
 import io.jblk.qcow2.format.Snapshot;
 import io.jblk.qcow2.image.Qcow2Image;
 import io.jblk.qcow2.io.Backing;
+import io.jblk.qcow2.io.CompressedWriter;
 import io.jblk.qcow2.io.GuestReader;
 import io.jblk.qcow2.io.GuestWriter;
 import io.jblk.qcow2.io.ZeroWriter;
@@ -42,19 +43,22 @@ public final class Qcow2Device implements BlockDevice, ImageChecker {
     private final GuestReader reader;
     private final GuestWriter writer;
     private final ZeroWriter zeros;
+    /** Non-null when opened with {@code compress=on}: whole-cluster writes are stored compressed. */
+    private final CompressedWriter compressor;
     private final long size;
     private final String ioEngine;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
     private final Phaser inFlight = new Phaser(1);
     private volatile boolean closed;
 
-    Qcow2Device(Qcow2Image image, Backing backing, boolean subclusterDiscard) {
+    Qcow2Device(Qcow2Image image, Backing backing, boolean subclusterDiscard, boolean compressWrites) {
         this.image = image;
         this.backing = backing;
         this.size = image.header().size();
         this.reader = new GuestReader(image, backing);
         this.writer = new GuestWriter(image, reader);
         this.zeros = new ZeroWriter(image, reader, writer, size, subclusterDiscard);
+        this.compressor = compressWrites ? new CompressedWriter(image, writer) : null;
         this.ioEngine = image.file().engineName();
     }
 
@@ -66,6 +70,11 @@ public final class Qcow2Device implements BlockDevice, ImageChecker {
     /** Bytes read from the backing chain so far (COW and reads of unallocated data). */
     public long backingBytesRead() {
         return backing.bytesRead();
+    }
+
+    /** Virtual size of the backing image, 0 without one. */
+    public long backingSize() {
+        return backing.device() == null ? 0 : backing.device().size();
     }
 
     public List<Snapshot> snapshots() {
@@ -131,7 +140,11 @@ public final class Qcow2Device implements BlockDevice, ImageChecker {
             return CompletableFuture.failedFuture(e);
         }
         return submit(() -> {
-            writer.write(offset, data);
+            if (compressor != null) {
+                writeCompressed(offset, data);
+            } else {
+                writer.write(offset, data);
+            }
             afterWrite(fua);
         });
     }
@@ -160,6 +173,22 @@ public final class Qcow2Device implements BlockDevice, ImageChecker {
             zeros.discard(offset, length);
             afterWrite(false);
         });
+    }
+
+    /** Whole clusters go through the compressor; anything else, or what does not compress, is written normally. */
+    private void writeCompressed(long offset, MemorySegment data) throws IOException {
+        int cs = image.geometry().clusterSize();
+        long end = offset + data.byteSize();
+        long pos = offset;
+        while (pos < end) {
+            long clusterEnd = Math.min(end, (pos / cs + 1) * cs);
+            MemorySegment part = data.asSlice(pos - offset, clusterEnd - pos);
+            boolean whole = pos % cs == 0 && (clusterEnd - pos == cs || clusterEnd == size);
+            if (!whole || !compressor.write(pos / cs, part)) {
+                writer.write(pos, part);
+            }
+            pos = clusterEnd;
+        }
     }
 
     private void afterWrite(boolean fua) throws IOException {

@@ -6,6 +6,7 @@ import io.jblk.api.BlockDrivers;
 import io.jblk.api.CreateOptions;
 import io.jblk.api.ImageChecker;
 import io.jblk.api.ImageFormatException;
+import io.jblk.api.ImageResizer;
 import io.jblk.qcow2.check.Qcow2Checker;
 import io.jblk.api.OpenOptions;
 import io.jblk.nativeio.HostFileOpener;
@@ -21,7 +22,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** The qcow2 format (versions 2 and 3, Extended L2 Entries included), byte-compatible with QEMU 7.2. */
-public final class Qcow2Driver implements BlockDriver {
+public final class Qcow2Driver implements BlockDriver, ImageResizer {
     /** Backing chains deeper than this are refused (a loop that escaped detection cannot recurse forever). */
     public static final int MAX_CHAIN_DEPTH = 64;
     /** Internal open option carrying the chain of images above this one, to refuse loops. */
@@ -73,7 +74,12 @@ public final class Qcow2Driver implements BlockDriver {
             }
             image.prepareForWriting();
             boolean subclusterDiscard = !"cluster".equals(options.formatOption("discard-granularity", "subcluster"));
-            Qcow2Device device = new Qcow2Device(image, Backing.of(backing), subclusterDiscard);
+            boolean compress = "on".equals(options.formatOption("compress", "off"));
+            if (compress && image.hasExternalData()) {
+                throw new io.jblk.api.InvalidOptionException("compress=on: images with an external data file cannot"
+                        + " hold compressed clusters");
+            }
+            Qcow2Device device = new Qcow2Device(image, Backing.of(backing), subclusterDiscard, compress);
             return device;
         } catch (IOException | RuntimeException e) {
             try {
@@ -84,6 +90,33 @@ public final class Qcow2Driver implements BlockDriver {
                 }
             }
             throw e;
+        }
+    }
+
+    /**
+     * Resizes an image. Growing an overlay whose backing image is longer than the old size zeroes the new area, so
+     * the backing data that used to lie beyond the end does not reappear (QEMU does the same).
+     */
+    @Override
+    public void resize(Path path, OpenOptions options, long newSize) throws IOException {
+        long oldSize;
+        long backingSize;
+        try (Qcow2Device device = open(path, options.toBuilder().readOnly(false).build(), HostFileOpener.DEFAULT)) {
+            oldSize = device.size();
+            backingSize = device.backingSize();
+            Qcow2Image image = device.image();
+            image.lock().lock();
+            try {
+                image.checkWritable();
+                image.resize(newSize);
+            } finally {
+                image.lock().unlock();
+            }
+        }
+        if (newSize > oldSize && backingSize > oldSize) {
+            try (BlockDevice device = open(path, options.toBuilder().readOnly(false).build())) {
+                io.jblk.qcow2.meta.Await.await(device.writeZeroes(oldSize, Math.min(newSize, backingSize) - oldSize, false));
+            }
         }
     }
 

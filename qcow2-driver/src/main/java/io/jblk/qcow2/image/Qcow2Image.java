@@ -56,6 +56,8 @@ public final class Qcow2Image implements HeaderWriter {
             new java.util.concurrent.ConcurrentHashMap<>();
     private Qcow2Header header;
     private boolean dirtyOnDisk;
+    /** Where the next compressed cluster's bytes go (QEMU's free_byte_offset); 0 when a new cluster is needed. */
+    private long compressedCursor;
     private volatile String corruption;
 
     private Qcow2Image(Path path, HostFile file, HostFile dataFile, boolean writable, Qcow2Header header,
@@ -130,7 +132,17 @@ public final class Qcow2Image implements HeaderWriter {
             List<Snapshot> snapshots = readSnapshots(file, header, fileSize, metadata);
 
             Qcow2Image[] self = new Qcow2Image[1];
-            HeaderWriter headerWriter = (offset, count) -> self[0].switchRefcountTable(offset, count);
+            HeaderWriter headerWriter = new HeaderWriter() {
+                @Override
+                public void switchRefcountTable(long offset, int clusters) throws IOException {
+                    self[0].switchRefcountTable(offset, clusters);
+                }
+
+                @Override
+                public void switchL1Table(int entries, long offset) throws IOException {
+                    self[0].switchL1Table(entries, offset);
+                }
+            };
             RefcountBlockLayout layout = new RefcountBlockLayout(header.refcountOrder(), clusterBits);
             MetadataCache blockCache = new MetadataCache("refcount block", file, 1 << clusterBits,
                     Math.max(4L << clusterBits, parseSize(options.formatOption("refcount-cache-size", null),
@@ -147,7 +159,8 @@ public final class Qcow2Image implements HeaderWriter {
             long l2CacheBytes = parseSize(options.formatOption("l2-cache-size", null),
                     Math.min(DEFAULT_MAX_L2_CACHE, Math.max(wholeDisk, 2L * sliceBytes)));
             MetadataCache sliceCache = new MetadataCache("L2 slice", file, sliceBytes, l2CacheBytes);
-            L2Tables l2 = new L2Tables(file, geometry, l1, header.l1TableOffset(), sliceCache, refcounts, metadata);
+            L2Tables l2 = new L2Tables(file, geometry, l1, header.l1TableOffset(), sliceCache, refcounts, metadata,
+                    headerWriter);
             Qcow2Image image = new Qcow2Image(path, file, dataFile, writable, header, geometry, metadata, refcounts,
                     l2, snapshots);
             self[0] = image;
@@ -315,6 +328,27 @@ public final class Qcow2Image implements HeaderWriter {
         return host;
     }
 
+    /**
+     * Host bytes for one compressed cluster, packed after the previous one while it fits in the same host cluster.
+     * Every piece holds one reference to each host cluster it touches.
+     */
+    public long allocateCompressedBytes(int length) throws IOException {
+        int cs = geometry.clusterSize();
+        long offset;
+        if (compressedCursor != 0 && (compressedCursor & (cs - 1)) + length <= cs) {
+            offset = compressedCursor;
+            refcounts.add(offset >>> geometry.clusterBits(), 1);
+        } else {
+            offset = refcounts.allocate((length + cs - 1) / cs);
+        }
+        metadata.checkWrite(offset, length, "compressed cluster");
+        compressedCursor = offset + length;
+        if ((compressedCursor & (cs - 1)) == 0) {
+            compressedCursor = 0;
+        }
+        return offset;
+    }
+
     /** Drops a reference to a host cluster once the L2 change that removed it is durable. */
     public void releaseLater(long hostCluster) {
         if (dataFile == null) {
@@ -371,6 +405,61 @@ public final class Qcow2Image implements HeaderWriter {
         java.nio.ByteBuffer.wrap(fields).putLong(offset).putInt(clusters);
         Await.await(file.write(48, MemorySegment.ofArray(fields)));
         Await.await(file.flush());
+    }
+
+    @Override
+    public void switchL1Table(int entries, long offset) throws IOException {
+        header = header.withL1Table(entries, offset);
+        byte[] fields = new byte[12];
+        java.nio.ByteBuffer.wrap(fields).putInt(entries).putLong(offset);
+        Await.await(file.write(36, MemorySegment.ofArray(fields)));
+        Await.await(file.flush());
+    }
+
+    /**
+     * Changes the virtual size. Growing extends the L1 table first; shrinking drops every mapping beyond the new
+     * end (entries emptied, L2 tables wholly beyond unlinked, their clusters released after the unlink is durable).
+     */
+    public void resize(long newSize) throws IOException {
+        if (newSize % 512 != 0) {
+            throw new io.jblk.api.InvalidOptionException("Image size must be a multiple of 512 bytes, got " + newSize);
+        }
+        long entries = geometry.l1EntriesFor(newSize);
+        if (entries * 8 > Qcow2Header.MAX_L1_BYTES) {
+            throw new io.jblk.api.InvalidOptionException("Image size " + newSize + " needs an L1 table above "
+                    + Qcow2Header.MAX_L1_BYTES + " bytes");
+        }
+        if (newSize > header.size()) {
+            l2.growL1((int) entries);
+        } else if (newSize < header.size()) {
+            long firstGone = (newSize + geometry.clusterSize() - 1) >>> geometry.clusterBits();
+            long lastCluster = (header.size() - 1) >>> geometry.clusterBits();
+            for (long c = firstGone; c <= lastCluster; c++) {
+                L2Entry e = l2.entry(c);
+                if (e.equals(L2Entry.UNALLOCATED)) {
+                    continue;
+                }
+                if (e.isCompressed()) {
+                    var d = io.jblk.qcow2.format.CompressedDescriptor.decode(e.word(), geometry.clusterBits());
+                    for (long h = d.firstHostCluster(geometry.clusterBits()); h <= d.lastHostCluster(geometry.clusterBits()); h++) {
+                        releaseLater(h);
+                    }
+                } else if (e.hasHostCluster(hasExternalData())) {
+                    releaseLater(e.hostOffset() >>> geometry.clusterBits());
+                }
+                l2.setEntry(c, L2Entry.UNALLOCATED); // un-shares the table first if a snapshot shares it
+            }
+            flush();
+            for (long table : l2.unlinkTablesBeyond(newSize)) {
+                refcounts.add(table, -1);
+            }
+        }
+        header = header.withSize(newSize);
+        byte[] size = new byte[8];
+        java.nio.ByteBuffer.wrap(size).putLong(newSize);
+        Await.await(file.write(24, MemorySegment.ofArray(size)));
+        Await.await(file.flush());
+        flush();
     }
 
     private void writeIncompatibleFeatures() throws IOException {

@@ -6,4 +6,7 @@ import java.io.IOException;
 public interface HeaderWriter {
     /** Points the header at a new refcount table (durable on return). */
     void switchRefcountTable(long offset, int clusters) throws IOException;
+
+    /** Points the header at a new L1 table (durable on return). */
+    void switchL1Table(int entries, long offset) throws IOException;
 }

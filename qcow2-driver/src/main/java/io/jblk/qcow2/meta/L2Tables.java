@@ -22,12 +22,14 @@ public final class L2Tables {
     private final MetadataCache slices;
     private final Refcounts refcounts;
     private final MetadataClusters metadata;
-    private final long[] l1;
-    private final long l1Offset;
+    private final HeaderWriter header;
+    private long[] l1;
+    private long l1Offset;
     private final int entriesPerSlice;
 
     public L2Tables(HostFile file, ClusterGeometry geometry, long[] l1, long l1Offset, MetadataCache slices,
-                    Refcounts refcounts, MetadataClusters metadata) {
+                    Refcounts refcounts, MetadataClusters metadata, HeaderWriter header) {
+        this.header = header;
         this.file = file;
         this.geometry = geometry;
         this.l1 = l1;
@@ -141,6 +143,61 @@ public final class L2Tables {
             refcounts.add(old >>> geometry.clusterBits(), -1);
         }
         return table;
+    }
+
+    /**
+     * Grows the L1 table to {@code entries} (resize): the new table is written and synced in newly allocated
+     * clusters, then the header switches to it, then the old table's clusters are freed.
+     */
+    public void growL1(int entries) throws IOException {
+        if (entries <= l1.length) {
+            return;
+        }
+        int cs = geometry.clusterSize();
+        int clusters = (int) (((long) entries * 8 + cs - 1) / cs);
+        long offset = refcounts.allocate(clusters);
+        long[] grown = java.util.Arrays.copyOf(l1, entries);
+        byte[] bytes = new byte[clusters * cs];
+        for (int i = 0; i < grown.length; i++) {
+            TableLayout.setWord(bytes, i, grown[i]);
+        }
+        metadata.checkWrite(offset, bytes.length, "new L1 table");
+        refcounts.writeBack();
+        Await.await(file.write(offset, MemorySegment.ofArray(bytes)));
+        Await.await(file.flush());
+        header.switchL1Table(entries, offset);
+        long oldFirst = l1Offset >>> geometry.clusterBits();
+        long oldClusters = ((long) l1.length * 8 + cs - 1) / cs;
+        metadata.remove(oldFirst, oldClusters);
+        metadata.add(offset >>> geometry.clusterBits(), clusters, MetadataClusters.Kind.ACTIVE_L1);
+        long oldOffset = l1Offset;
+        l1 = grown;
+        l1Offset = offset;
+        if (oldOffset != 0) {
+            for (long c = 0; c < oldClusters; c++) {
+                refcounts.add(oldFirst + c, -1);
+            }
+        }
+    }
+
+    /**
+     * Shrink: unlinks the L2 tables that lie wholly at or beyond guest offset {@code newSize}; returns their host
+     * clusters, to be released once the L1 change is durable. The caller has already emptied their entries.
+     */
+    public java.util.List<Long> unlinkTablesBeyond(long newSize) throws IOException {
+        java.util.List<Long> freed = new java.util.ArrayList<>();
+        long firstUnused = (newSize + geometry.l2Coverage() - 1) / geometry.l2Coverage();
+        for (int i = (int) firstUnused; i < l1.length; i++) {
+            long table = l2Offset(i);
+            if (table != 0) {
+                writeL1Entry(i, 0);
+                slices.discardRange(table, table + geometry.clusterSize());
+                metadata.remove(table >>> geometry.clusterBits(), 1);
+                freed.add(table >>> geometry.clusterBits());
+            }
+        }
+        Await.await(file.flush());
+        return freed;
     }
 
     /** Repair: sets or clears the COPIED flag of L1 entry {@code i} on disk. */
