@@ -37,7 +37,10 @@ final class ActiveQueue {
 
     /** Processes every available chain; the caller has checked the device is running. */
     void notifyQueue(BlkRequestExecutor executor) {
-        wip.incrementAndGet(); // completions arriving meanwhile wait for the drain at the end: one interrupt
+        // Taking the drain (when free) makes completions that arrive meanwhile wait for the drain at the end: one
+        // used-index update and one interrupt for the batch. When another thread holds it, that thread will see
+        // our increment and drain once more, so we must not drain as well.
+        boolean owner = wip.getAndIncrement() == 0;
         try {
             synchronized (availLock) {
                 while (true) {
@@ -58,7 +61,9 @@ final class ActiveQueue {
         } catch (VirtqueueException e) {
             device.needsReset("queue " + index + ": " + e.getMessage());
         } finally {
-            drain(1);
+            if (owner) {
+                drain(1);
+            }
         }
     }
 

@@ -37,9 +37,36 @@ final class ControlledDevice implements BlockDevice {
         gate.complete(null);
     }
 
+    private final java.util.List<CompletableFuture<Void>> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile boolean holdEach;
+
+    /** From now on each request waits for its own release (see {@link #releaseHeld}). */
+    void holdEach() {
+        holdEach = true;
+    }
+
+    /** Releases every held request in a random order, so completions arrive out of submission order. */
+    void releaseHeld(java.util.SplittableRandom random) {
+        holdEach = false;
+        java.util.List<CompletableFuture<Void>> all = new java.util.ArrayList<>(held);
+        held.clear();
+        for (int i = all.size() - 1; i > 0; i--) {
+            java.util.Collections.swap(all, i, random.nextInt(i + 1));
+        }
+        all.forEach(g -> g.complete(null));
+    }
+
+    int heldCount() {
+        return held.size();
+    }
+
     private <T> CompletableFuture<T> gated(Supplier<CompletableFuture<T>> op) {
         started.incrementAndGet();
         CompletableFuture<Void> g = gate;
+        if (holdEach) {
+            g = new CompletableFuture<>();
+            held.add(g);
+        }
         return g.thenCompose(v -> op.get());
     }
 

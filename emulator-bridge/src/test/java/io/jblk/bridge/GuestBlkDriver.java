@@ -214,7 +214,11 @@ final class GuestBlkDriver implements AutoCloseable {
         CompletableFuture<Result> f = new CompletableFuture<>();
         synchronized (q) {
             int head;
+            long deadline = System.nanoTime() + 60_000_000_000L; // safety net against a test deadlock, not timing
             while ((head = q.add(segs, indirect)) < 0) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("queue " + queue + " stayed full");
+                }
                 poll(q); // ring full: reclaim what completed (a real driver would sleep on the interrupt)
                 Thread.onSpinWait();
             }
