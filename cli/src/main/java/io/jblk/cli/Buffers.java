@@ -11,7 +11,10 @@ final class Buffers {
     private Buffers() {
     }
 
-    /** A 4 KiB-aligned native buffer, so any engine (O_DIRECT included) can use it without copying. */
+    /**
+     * A 4 KiB-aligned native buffer, so any engine (O_DIRECT included) can use it without copying. Callers allocate
+     * from shared arenas: drivers may touch request buffers on their own threads.
+     */
     static MemorySegment allocate(Arena arena, long size) {
         return arena.allocate(Math.max(1, size), 4096);
     }

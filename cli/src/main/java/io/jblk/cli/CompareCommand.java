@@ -45,7 +45,7 @@ final class CompareCommand extends Subcommand {
     @Override
     public Integer call() throws IOException {
         try (BlockDevice a = open(first, format1); BlockDevice b = open(second, format2);
-             Arena arena = Arena.ofConfined()) {
+             Arena arena = Arena.ofShared()) {
             long common = Math.min(a.size(), b.size());
             if (a.size() != b.size()) {
                 if (strict) {

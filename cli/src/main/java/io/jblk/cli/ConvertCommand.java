@@ -99,7 +99,7 @@ final class ConvertCommand extends Subcommand {
     private void copy(BlockDevice src, BlockDevice dst, long sparse, boolean freshTarget) throws IOException {
         Progress bar = new Progress(out(), progress && !quiet, src.size());
         List<Extent> extents = new ArrayList<>();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment buffer = Buffers.allocate(arena, CHUNK);
             for (long at = 0; at < src.size(); ) {
                 long span = Math.min(1L << 30, src.size() - at);

@@ -89,7 +89,7 @@ final class IoCommand extends Subcommand {
     private void read(BlockDevice device, Getopt o) throws CommandFailed {
         long offset = o.number(0);
         long length = o.number(1);
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment buf = Buffers.allocate(arena, length).asSlice(0, length);
             long start = System.nanoTime();
             call(device.read(offset, buf), "read");
@@ -130,7 +130,7 @@ final class IoCommand extends Subcommand {
         if (o.flag('z')) {
             call(device.writeZeroes(offset, length, o.flag('u')), "write");
         } else {
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = Arena.ofShared()) {
                 MemorySegment buf = Buffers.allocate(arena, length).asSlice(0, length);
                 buf.fill((byte) (o.value('P') == null ? 0xcd : o.pattern('P')));
                 call(device.write(offset, buf, o.flag('f')), "write");
