@@ -251,4 +251,26 @@ final class Qcow2Images {
         }
         return all;
     }
+
+    /** The numeric keys of {@code qemu-img check --output=json} (image-end-offset, allocated-clusters, leaks, ...). */
+    static Map<String, Long> qemuCheckNumbers(Path image) throws Exception {
+        ExternalTool.Result r = ExternalTool.qemuImg("check", "--output=json", image.toString());
+        Map<String, Long> out = new java.util.TreeMap<>();
+        try (JsonParser p = new JsonFactory().createParser(r.stdout())) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new AssertionError("qemu-img check printed no JSON object: " + r.stdout() + r.stderr());
+            }
+            while (p.nextToken() == JsonToken.PROPERTY_NAME) {
+                String name = p.currentName();
+                JsonToken value = p.nextToken();
+                if (value == JsonToken.VALUE_NUMBER_INT) {
+                    out.put(name, p.getLongValue());
+                } else {
+                    p.skipChildren();
+                }
+            }
+        }
+        out.put("exit-code", (long) r.exitCode());
+        return out;
+    }
 }
