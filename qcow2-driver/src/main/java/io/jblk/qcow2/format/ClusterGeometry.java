@@ -80,6 +80,6 @@ public record ClusterGeometry(int clusterBits, boolean extendedL2) {
 
     /** L1 entries needed to map a disk of {@code virtualSize} bytes. */
     public long l1EntriesFor(long virtualSize) {
-        return (virtualSize + l2Coverage() - 1) / l2Coverage();
+        return virtualSize / l2Coverage() + (virtualSize % l2Coverage() == 0 ? 0 : 1); // no overflow near 2^63
     }
 }

@@ -201,6 +201,11 @@ public record Qcow2Header(
                     "at least 14 with extended L2 entries (subclusters of at least 512 bytes)");
         }
         ClusterGeometry geometry = new ClusterGeometry(clusterBits, extendedL2);
+        if (geometry.l1EntriesFor(size) * 8 > MAX_L1_BYTES) {
+            throw ImageFormatException.field("size", size, "at most " + (MAX_L1_BYTES / 8 * geometry.l2Coverage())
+                    + " bytes with " + clusterSize + "-byte clusters (Image is too big: its L1 table would exceed "
+                    + MAX_L1_BYTES + " bytes)");
+        }
         if (geometry.l1EntriesFor(size) > l1Size) {
             throw ImageFormatException.field("l1_size", l1Size, "at least " + geometry.l1EntriesFor(size)
                     + " entries for a virtual size of " + size + " bytes");
