@@ -37,6 +37,10 @@ final class GuestBlkDriver implements AutoCloseable {
     private final Object line = new Object();
     private boolean asserted;
     private volatile boolean running = true;
+    /** When false the interrupt handler only counts interrupts; the test consumes the used rings itself. */
+    volatile boolean handleInterrupts = true;
+    /** Times the device asserted the interrupt line (each is one interrupt the device decided to send). */
+    final AtomicInteger raises = new AtomicInteger();
     private final Thread irqThread;
 
     GuestBlkDriver(GuestRam ram) {
@@ -50,6 +54,7 @@ final class GuestBlkDriver implements AutoCloseable {
             synchronized (line) {
                 asserted = level;
                 if (level) {
+                    raises.incrementAndGet();
                     line.notifyAll();
                 }
             }
@@ -91,6 +96,8 @@ final class GuestBlkDriver implements AutoCloseable {
         }
         reg(STATUS, 0);
         queues.clear();
+        pending.values().forEach(p -> p.future().completeExceptionally(new IllegalStateException("device reset")));
+        pending.clear();
         reg(STATUS, DeviceStatus.ACKNOWLEDGE);
         reg(STATUS, DeviceStatus.ACKNOWLEDGE | DeviceStatus.DRIVER);
         negotiated = insist ? wanted : wanted & deviceFeatures();
@@ -267,6 +274,12 @@ final class GuestBlkDriver implements AutoCloseable {
             if (!running || mmio == null) {
                 continue;
             }
+            if (!handleInterrupts) {
+                synchronized (line) {
+                    asserted = false; // counted; leave the status to the test
+                }
+                continue;
+            }
             int isr = reg(INTERRUPT_STATUS);
             reg(INTERRUPT_ACK, isr);
             if ((isr & INT_USED_BUFFER) != 0) {
@@ -304,6 +317,11 @@ final class GuestBlkDriver implements AutoCloseable {
             }
             p.future().complete(new Result(status, u.length(), data));
         }
+    }
+
+    /** Guest-physical addresses of the status bytes of requests not yet completed. */
+    List<Long> pendingStatusAddresses() {
+        return pending.values().stream().map(Pending::statusAddr).toList();
     }
 
     int pendingCount() {
