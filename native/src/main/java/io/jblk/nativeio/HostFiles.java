@@ -4,9 +4,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * Picks the engine for {@link HostFile#open}: FILECHANNEL on request, THREADS on request, and for AUTO the fastest
- * engine that native access permits. Why a faster engine was skipped is kept on the file
- * ({@link HostFile#engineFallbackCause()}).
+ * Picks the engine for {@link HostFile#open}. AUTO takes io_uring, else the threads engine when io_uring is refused
+ * (probe or per-file ring setup), else FileChannel when native access is denied; the reason for each step down is
+ * kept on the file ({@link HostFile#engineFallbackCause()}). IO_URING and THREADS fail rather than step down.
  */
 final class HostFiles {
     private HostFiles() {
@@ -19,11 +19,34 @@ final class HostFiles {
                 NativeAccess.require();
                 yield ThreadsHostFile.open(path, options, null);
             }
-            case IO_URING, AUTO -> {
-                String cause = NativeAccess.unavailabilityCause();
-                yield cause == null ? ThreadsHostFile.open(path, options, "io_uring engine not built yet")
-                        : ChannelHostFile.open(path, options, cause);
+            case IO_URING -> {
+                String cause = IoUringSupport.unavailabilityCause();
+                if (cause != null) {
+                    throw new IOException("io_uring engine requested for " + path + " but unavailable: " + cause);
+                }
+                yield IoUringHostFile.open(path, options);
             }
+            case AUTO -> openAuto(path, options);
         };
+    }
+
+    private static HostFile openAuto(Path path, HostFileOptions options) throws IOException {
+        String noNative = NativeAccess.unavailabilityCause();
+        if (noNative != null) {
+            return ChannelHostFile.open(path, options, noNative);
+        }
+        String cause = IoUringSupport.unavailabilityCause();
+        if (cause == null) {
+            try {
+                return IoUringHostFile.open(path, options);
+            } catch (NativeIOException e) {
+                if (!e.syscall().startsWith("io_uring") && !e.syscall().startsWith("mmap(io_uring")) {
+                    throw e; // the file itself failed, not the ring
+                }
+                cause = e.getMessage();
+            }
+        }
+        IoUringSupport.logFallbackOnce(cause);
+        return ThreadsHostFile.open(path, options, cause);
     }
 }

@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
@@ -22,9 +23,16 @@ import java.util.function.Supplier;
  * zeroing, hole punching) run as plain blocking code on a virtual thread that waits for engine primitives; that keeps
  * the bounce logic readable and never runs it on an engine's completion thread.
  */
-abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile {
+abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile, IoUringHostFile {
     private static final ExecutorService SLOW_PATH =
             Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("jblk-hostfile-", 0).factory());
+
+    /**
+     * Where engines complete futures: a virtual thread per completion, so that a caller's dependent stage which
+     * blocks (on more I/O, say) holds up neither an engine thread nor other completions.
+     */
+    static final Executor COMPLETER = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("jblk-complete-", 0).factory());
 
     private enum ZeroStrategy { ZERO_RANGE, PUNCH_HOLE, WRITE_ZEROS }
 

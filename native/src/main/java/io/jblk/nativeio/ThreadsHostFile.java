@@ -48,8 +48,24 @@ final class ThreadsHostFile extends NativeHostFile {
         return "threads";
     }
 
+    /** Runs {@code task} on the pool and completes its future on {@link #COMPLETER}, keeping pool threads for I/O. */
     private static <T> CompletableFuture<T> onPool(Supplier<T> task) {
-        return CompletableFuture.supplyAsync(task, POOL);
+        CompletableFuture<T> future = new CompletableFuture<>();
+        try {
+            POOL.execute(() -> {
+                try {
+                    T value = task.get();
+                    COMPLETER.execute(() -> future.complete(value));
+                } catch (CompletionException e) {
+                    COMPLETER.execute(() -> future.completeExceptionally(e.getCause()));
+                } catch (RuntimeException | Error e) {
+                    COMPLETER.execute(() -> future.completeExceptionally(e));
+                }
+            });
+        } catch (RuntimeException e) {
+            future.completeExceptionally(e);
+        }
+        return future;
     }
 
     private CompletionException failure(String call, long offset, long length, long result) {

@@ -3,6 +3,7 @@ package io.jblk.nativeio;
 import io.jblk.api.testing.SeededRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -408,6 +409,23 @@ abstract class HostFileContractTest {
             assertEquals(4096L, await(reads.get(b)));
             assertArrayEquals(Arrays.copyOfRange(shadow, b * 4096, (b + 1) * 4096), dsts.get(b).toArray(ValueLayout.JAVA_BYTE),
                     "block " + b);
+        }
+    }
+
+    /** A dependent stage that waits for more I/O must not stall the engine that completes it. */
+    @Test
+    @Timeout(120)
+    void dependentStagesMayWaitForFurtherIo() throws Exception {
+        HostFile f = create("dependent");
+        await(f.write(0, nativeBytes(new byte[8192], 0)));
+        List<CompletableFuture<Long>> chains = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            MemorySegment a = arena.allocate(4096, 4096);
+            MemorySegment b = arena.allocate(4096, 4096);
+            chains.add(f.read(0, a).thenApply(n -> n + f.read(4096, b).join()));
+        }
+        for (CompletableFuture<Long> c : chains) {
+            assertEquals(8192L, await(c));
         }
     }
 

@@ -29,6 +29,21 @@ class LinuxAbiTest {
     }
 
     @Test
+    void ioUringLayoutsMatchTheKernel() {
+        assertEquals(120, IoUringAbi.PARAMS.byteSize());
+        assertEquals(40, IoUringAbi.PARAMS_SQ_OFF);
+        assertEquals(80, IoUringAbi.PARAMS_CQ_OFF);
+        assertEquals(64, IoUringAbi.SQE.byteSize());
+        assertEquals(16, IoUringAbi.CQE.byteSize());
+        assertEquals(32, IoUringAbi.SQE_USER_DATA);
+        assertEquals(28, IoUringAbi.SQE_RW_FLAGS);
+        assertEquals(8, IoUringAbi.CQE_RES);
+        assertEquals(40 + 20, IoUringAbi.sqOff("dropped"));
+        assertEquals(40 + 24, IoUringAbi.sqOff("array"));
+        assertEquals(80 + 20, IoUringAbi.cqOff("cqes"));
+    }
+
+    @Test
     void syscallErrorsNameCallPathAndErrno() {
         // Opening a directory for writing fails in the kernel with EISDIR.
         NativeIOException e = assertThrows(NativeIOException.class, () -> HostFile.open(dir,
