@@ -34,8 +34,16 @@ public final class CrashCampaign {
     private final Path image;
     private final byte[] initialGuest;
     private final List<GuestEvent> events;
+    private final byte[] discardReveals;
 
     public CrashCampaign(RecordingHostFileOpener recorder, Path image, byte[] initialGuest, List<GuestEvent> events) {
+        this(recorder, image, initialGuest, events, initialGuest);
+    }
+
+    /** {@code discardReveals}: what a discarded range may read as besides zeros and old data (the backing data). */
+    public CrashCampaign(RecordingHostFileOpener recorder, Path image, byte[] initialGuest, List<GuestEvent> events,
+                         byte[] discardReveals) {
+        this.discardReveals = discardReveals;
         this.recorder = recorder;
         this.image = image.toAbsolutePath().normalize();
         this.initialGuest = initialGuest;
@@ -44,9 +52,21 @@ public final class CrashCampaign {
 
     public Result run(DeviceUnderTest device, CrashStateEnumerator.Limits limits, SplittableRandom random,
                       Path workDir, FileCheck fileCheck, int maxStates) throws IOException {
+        return run(device, limits, random, workDir, fileCheck, null, List.of(), maxStates);
+    }
+
+    /**
+     * @param before      check of the crashed files before the device opens them (null: none)
+     * @param after       check after the device opened (and possibly repaired) and closed them (null: none)
+     * @param staticFiles files the image refers to that the workload never wrote (a backing file), linked into
+     *                    every state's folder
+     */
+    public Result run(DeviceUnderTest device, CrashStateEnumerator.Limits limits, SplittableRandom random,
+                      Path workDir, FileCheck before, FileCheck after, List<Path> staticFiles, int maxStates)
+            throws IOException {
         List<HostOpLog.Entry> entries = recorder.log().entries();
         CrashStateMaterializer materializer = new CrashStateMaterializer(recorder.baselines(), entries);
-        CrashOracle oracle = new CrashOracle(initialGuest, events);
+        CrashOracle oracle = new CrashOracle(initialGuest, events, discardReveals);
         List<String> failures = new ArrayList<>();
         Map<CrashState.Kind, Integer> perKind = new EnumMap<>(CrashState.Kind.class);
         int[] count = {0};
@@ -58,7 +78,8 @@ public final class CrashCampaign {
             count[0]++;
             perKind.merge(state.kind(), 1, Integer::sum);
             try {
-                String failure = checkOne(state, materializer, oracle, device, workDir.resolve("state"), fileCheck);
+                String failure = checkOne(state, materializer, oracle, device, workDir.resolve("state"), before,
+                        after, staticFiles);
                 if (failure != null && failures.size() < 20) {
                     failures.add(state + ": " + failure);
                 }
@@ -73,9 +94,16 @@ public final class CrashCampaign {
     }
 
     private String checkOne(CrashState state, CrashStateMaterializer materializer, CrashOracle oracle,
-                            DeviceUnderTest device, Path dir, FileCheck fileCheck) throws IOException {
+                            DeviceUnderTest device, Path dir, FileCheck fileCheck, FileCheck after,
+                            List<Path> staticFiles) throws IOException {
         deleteTree(dir);
         Map<Path, Path> files = materializer.materialize(state, dir);
+        for (Path file : staticFiles) {
+            Path link = dir.resolve(file.getFileName());
+            if (!Files.exists(link)) {
+                Files.createSymbolicLink(link, file.toAbsolutePath());
+            }
+        }
         Path crashed = files.get(image);
         if (crashed == null) {
             throw new IllegalStateException("the image " + image + " was never opened through the recorder");
@@ -97,7 +125,15 @@ public final class CrashCampaign {
         } catch (IOException e) {
             return "device failed on the crashed image: " + e;
         }
-        return violations.isEmpty() ? null : violations.toString();
+        if (!violations.isEmpty()) {
+            return violations.toString();
+        }
+        try {
+            return after == null ? null : after.check(crashed, state);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
     }
 
     static void deleteTree(Path dir) throws IOException {

@@ -25,9 +25,16 @@ public final class CrashOracle {
     public static final int SECTOR = 512;
     private final byte[] initial;
     private final List<GuestEvent> events;
+    private final byte[] discardReveals;
 
     /** {@code initialGuestContent}: what the device read before the workload started (virtual size bytes). */
     public CrashOracle(byte[] initialGuestContent, List<GuestEvent> events) {
+        this(initialGuestContent, events, initialGuestContent);
+    }
+
+    /** {@code discardReveals}: what a discarded range may read as besides zeros and its old data (backing data). */
+    public CrashOracle(byte[] initialGuestContent, List<GuestEvent> events, byte[] discardReveals) {
+        this.discardReveals = discardReveals;
         if (initialGuestContent.length % SECTOR != 0) {
             throw new IllegalArgumentException("guest size must be a multiple of " + SECTOR);
         }
@@ -53,8 +60,10 @@ public final class CrashOracle {
             }
         }
         long[] initialHashes = new long[sectors];
+        long[] revealHashes = new long[sectors];
         for (int s = 0; s < sectors; s++) {
             initialHashes[s] = hash(initial, s * SECTOR);
+            revealHashes[s] = hash(discardReveals, s * SECTOR);
         }
         long[][] allowed = new long[sectors][];
         String[] why = new String[sectors];
@@ -73,7 +82,7 @@ public final class CrashOracle {
         for (GuestEvent e : durable) {
             forEachSector(e, (s, h) -> {
                 allowed[s] = e instanceof GuestEvent.Discard
-                        ? union(allowed[s], zeroHash, initialHashes[s]) : new long[] {h};
+                        ? union(allowed[s], zeroHash, initialHashes[s], revealHashes[s]) : new long[] {h};
                 why[s] = "durable " + describe(e);
             }, zeroHash);
         }
@@ -82,7 +91,7 @@ public final class CrashOracle {
         for (GuestEvent e : pending) {
             forEachSector(e, (s, h) -> {
                 allowed[s] = e instanceof GuestEvent.Discard
-                        ? union(allowed[s], zeroHash, initialHashes[s]) : union(allowed[s], h);
+                        ? union(allowed[s], zeroHash, initialHashes[s], revealHashes[s]) : union(allowed[s], h);
                 durableOnly[s] = false;
             }, zeroHash);
         }

@@ -27,7 +27,17 @@ public final class CrashStateEnumerator {
     public static final int SECTOR = 512;
 
     /** Bounds of the enumeration. */
-    public record Limits(int tornPerWrite, int samplesPerEpoch) {
+    /**
+     * @param tornPerWrite    torn variants per prefix ending in a multi-sector write
+     * @param samplesPerEpoch random subsets/reorderings per flush epoch
+     * @param maxPrefixes     prefix crash points at most: a longer log is strided evenly (keeping the points just
+     *                        before and after each flush while the stride is small)
+     */
+    public record Limits(int tornPerWrite, int samplesPerEpoch, int maxPrefixes) {
+        public Limits(int tornPerWrite, int samplesPerEpoch) {
+            this(tornPerWrite, samplesPerEpoch, Integer.MAX_VALUE);
+        }
+
         public static Limits fast() {
             return new Limits(4, 24);
         }
@@ -48,9 +58,15 @@ public final class CrashStateEnumerator {
         Set<String> seen = new HashSet<>();
         int emitted = 0;
         List<Integer> prefix = new ArrayList<>();
+        int stride = Math.max(1, (entries.size() + 1 + limits.maxPrefixes() - 1) / limits.maxPrefixes());
         for (int p = 0; p <= entries.size(); p++) {
             if (p > 0) {
                 prefix.add(p - 1);
+            }
+            boolean nearFlush = stride <= 4 && ((p > 0 && entries.get(p - 1).op() instanceof HostOp.Flush)
+                    || (p < entries.size() && entries.get(p).op() instanceof HostOp.Flush));
+            if (p % stride != 0 && !nearFlush && p != entries.size()) {
+                continue;
             }
             emitted += emit(new CrashState(p, crashTime(p), prefix, null, CrashState.Kind.PREFIX), seen, sink);
             if (p > 0 && entries.get(p - 1).op() instanceof HostOp.Write w) {

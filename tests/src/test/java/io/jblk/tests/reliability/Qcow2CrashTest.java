@@ -1,0 +1,169 @@
+package io.jblk.tests.reliability;
+
+import io.jblk.api.testing.ExternalTool;
+import io.jblk.api.testing.SeededRandom;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Crash consistency of the qcow2 driver: record a workload's host I/O, enumerate crash states, and for each one
+ * check with {@code qemu-img check} (no corruptions) and the {@link CrashOracle} (flushed data exact, unflushed
+ * data old-or-new per sector, nothing else changed), after jblk opened — and, when dirty, repaired — the image.
+ *
+ * <p>The normal run covers a fast subset; {@code -Pcrash} (system property {@code jblk.crash=full}) enumerates
+ * far more states per workload.
+ */
+class Qcow2CrashTest {
+    static final boolean FULL = "full".equals(System.getProperty("jblk.crash", "fast"));
+
+    /** One scenario: image options, optional backing file and pre-fill, and the workload under test. */
+    record Scenario(String name, String options, boolean backing, String[] prefill, boolean snapshot,
+                    Workload workload) {
+        @Override
+        public String toString() {
+            return name + " [" + options + "]";
+        }
+    }
+
+    static Stream<Arguments> scenarios() {
+        int ops = FULL ? 120 : 24;
+        List<Arguments> all = new ArrayList<>();
+        for (String lazy : List.of("off", "on")) {
+            String ext = "cluster_size=65536,extended_l2=on,lazy_refcounts=" + lazy;
+            all.add(Arguments.of(new Scenario("allocating 4K writes", ext, false, new String[0], false,
+                    allocating4k(ops))));
+            all.add(Arguments.of(new Scenario("allocating 4K writes over backing", ext, true, new String[0], false,
+                    allocating4k(ops))));
+            all.add(Arguments.of(new Scenario("zeroes and discards", ext, false,
+                    new String[] {"write -P 0x11 0 1M"}, false, zeroesAndDiscards(ops))));
+            all.add(Arguments.of(new Scenario("refcount table growth",
+                    "cluster_size=512,refcount_bits=64,lazy_refcounts=" + lazy, false, new String[0], false,
+                    sequential64k(FULL ? 64 : 40))));
+            all.add(Arguments.of(new Scenario("COW of snapshot-shared clusters", ext, false,
+                    new String[] {"write -P 0x22 0 2M"}, true, allocating4k(ops))));
+            all.add(Arguments.of(new Scenario("mixed random", ext, true, new String[] {"write -P 0x33 1M 1M"}, false,
+                    Workload.mixed(ops, 65536, 5, true))));
+        }
+        return all.stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("scenarios")
+    void everyCrashStateIsConsistentAndKeepsFlushedData(Scenario scenario, @TempDir Path dir) throws Exception {
+        ExternalTool.assumeAvailable("qemu-img", "qemu-io");
+        SplittableRandom random = SeededRandom.forTest("qcow2 crash " + scenario);
+        long seed = random.nextLong();
+        long size = 4 << 20;
+        List<Path> staticFiles = new ArrayList<>();
+        String options = scenario.options();
+        byte[] backingBytes = new byte[(int) size];
+        if (scenario.backing()) {
+            Path base = dir.resolve("base.raw");
+            for (int i = 0; i < backingBytes.length; i++) {
+                backingBytes[i] = (byte) (0xb0 + (i >> 16)); // a different byte per 64 KiB
+            }
+            Files.write(base, backingBytes);
+            staticFiles.add(base);
+            options += ",backing_file=base.raw,backing_fmt=raw";
+        } else {
+            backingBytes = new byte[(int) size];
+        }
+        Path image = Qcow2UnderTest.create(dir.resolve("disk.qcow2"), size, options);
+        if (scenario.prefill().length > 0) {
+            Qcow2UnderTest.qemuIo(image, scenario.prefill());
+        }
+        if (scenario.snapshot()) {
+            ExternalTool.qemuImg("snapshot", "-c", "s1", image.toString()).ok();
+        }
+        byte[] initial = Qcow2UnderTest.guestContent(image);
+
+        RecordingHostFileOpener recorder = new RecordingHostFileOpener();
+        List<GuestEvent> events;
+        try (JournalingBlockDevice dev = new JournalingBlockDevice(
+                Qcow2UnderTest.QCOW2.open(image, recorder, false), recorder.log())) {
+            scenario.workload().run(dev, new SplittableRandom(seed));
+            events = dev.events();
+        }
+        assertTrue(QemuImgCheck.run(image, null).clean(), "the image is clean after the workload itself");
+
+        boolean lazy = options.contains("lazy_refcounts=on");
+        int[] checks = {0};
+        int checkEvery = FULL ? 50 : 8; // qemu-img check is a process per call: sample it
+        CrashCampaign.FileCheck qemuCheck = (file, state) -> {
+            if (checks[0]++ % checkEvery != 0) {
+                return null;
+            }
+            QemuImgCheck.Report report = QemuImgCheck.run(file, null);
+            return report.consistent() ? null : "qemu-img check: " + report.transcript();
+        };
+        CrashStateEnumerator.Limits limits = FULL ? new CrashStateEnumerator.Limits(16, 400, 20_000)
+                : new CrashStateEnumerator.Limits(3, 6, 120);
+        CrashCampaign.Result result = new CrashCampaign(recorder, image, initial, events, backingBytes)
+                .run(Qcow2UnderTest.QCOW2, limits, random, dir.resolve("work"),
+                        lazy ? null : qemuCheck, qemuCheck, staticFiles, FULL ? 200_000 : 400);
+        System.out.println("[crash] qcow2 " + scenario + ": " + result.states() + " states " + result.perKind()
+                + ", host log " + recorder.log().size() + " entries, " + events.size() + " guest requests, "
+                + (checks[0] + checkEvery - 1) / checkEvery + " qemu-img checks");
+        assertTrue(result.states() > 20, "enumerated " + result.states());
+        assertEquals(List.of(), result.failures(), SeededRandom.withSeed(scenario + ": crash states failed", seed));
+    }
+
+    /** 4 KiB writes at random 4 KiB-aligned offsets (mostly allocating), a flush every ~5. */
+    static Workload allocating4k(int operations) {
+        return (device, random) -> {
+            long blocks = device.size() / 4096;
+            for (int i = 0; i < operations; i++) {
+                Workload.write(device, random.nextLong(blocks) * 4096, 4096, i + 1);
+                if (random.nextInt(5) == 0) {
+                    Workload.await(device.flush());
+                }
+            }
+        };
+    }
+
+    /** Write-zeroes (with and without unmap) and discards at 2 KiB subcluster and 64 KiB cluster granularity. */
+    static Workload zeroesAndDiscards(int operations) {
+        return (device, random) -> {
+            for (int i = 0; i < operations; i++) {
+                boolean cluster = random.nextBoolean();
+                long unit = cluster ? 65536 : 2048;
+                long offset = random.nextLong(device.size() / unit) * unit;
+                long length = unit * (1 + random.nextInt(cluster ? 2 : 4));
+                length = Math.min(length, device.size() - offset);
+                switch (random.nextInt(4)) {
+                    case 0 -> Workload.await(device.writeZeroes(offset, length, false));
+                    case 1 -> Workload.await(device.writeZeroes(offset, length, true));
+                    case 2 -> Workload.await(device.discard(offset, length));
+                    default -> Workload.write(device, offset, (int) length, i + 1);
+                }
+                if (random.nextInt(4) == 0) {
+                    Workload.await(device.flush());
+                }
+            }
+        };
+    }
+
+    /** 64 KiB writes marching through the disk: with 512-byte clusters and 64-bit refcounts the refcount table grows. */
+    static Workload sequential64k(int operations) {
+        return (device, random) -> {
+            for (int i = 0; i < operations && (long) (i + 1) * 65536 <= device.size(); i++) {
+                Workload.write(device, (long) i * 65536, 65536, i + 1);
+                if (random.nextInt(6) == 0) {
+                    Workload.await(device.flush());
+                }
+            }
+        };
+    }
+}
