@@ -45,7 +45,7 @@ final class InfoCommand extends Subcommand {
             if (!backingChain || info.backingFilename() == null) {
                 break;
             }
-            current = Path.of(info.fullBackingFilename() != null ? info.fullBackingFilename() : info.backingFilename());
+            current = Path.of(fullBackingName(current, info.backingFilename()));
             currentFormat = info.backingFormat();
             if (chain.size() > 1000) {
                 throw new CliException(file + ": backing chain longer than 1000 images (a loop?)");
@@ -82,8 +82,7 @@ final class InfoCommand extends Subcommand {
             m.put("format-specific", specific);
         }
         if (info.backingFilename() != null) {
-            m.put("full-backing-filename", info.fullBackingFilename() != null
-                    ? info.fullBackingFilename() : info.backingFilename());
+            m.put("full-backing-filename", fullBackingName(file, info.backingFilename()));
             m.put("backing-filename", info.backingFilename());
             if (info.backingFormat() != null) {
                 m.put("backing-filename-format", info.backingFormat());
@@ -92,6 +91,16 @@ final class InfoCommand extends Subcommand {
         m.put("dirty-flag", info.dirtyFlag());
         m.put("io-engine", info.ioEngine());
         return m;
+    }
+
+    /**
+     * qemu's path_combine: a relative backing name is taken relative to the folder of the image as the user named
+     * it, so a relative image path gives a relative full backing name, as qemu-img prints it.
+     */
+    static String fullBackingName(Path image, String backing) {
+        Path b = Path.of(backing);
+        Path parent = image.getParent();
+        return b.isAbsolute() || parent == null ? backing : parent.resolve(b).toString();
     }
 
     /** qemu-img's human layout of the same fields. */

@@ -95,7 +95,7 @@ final class MapCommand extends Subcommand {
         names.add(file.toString());
         ImageInfo info = device.info();
         while (info.backingFilename() != null && names.size() < 1000) {
-            String full = info.fullBackingFilename() != null ? info.fullBackingFilename() : info.backingFilename();
+            String full = InfoCommand.fullBackingName(Path.of(names.getLast()), info.backingFilename());
             names.add(full);
             try (BlockDevice backing = Images.open(Path.of(full), info.backingFormat(), true)) {
                 info = backing.info();

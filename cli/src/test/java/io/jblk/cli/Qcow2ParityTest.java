@@ -224,6 +224,72 @@ class Qcow2ParityTest {
         Cli.qemuImg("compare", theirs.toString(), image.toString()).ok();
     }
 
+    @Test
+    void relativeImagePathsGiveQemuImgsRelativeBackingNames() throws Exception {
+        Path folder = Path.of("target", "relative-" + System.nanoTime());
+        Files.createDirectories(folder);
+        try {
+            Path base = folder.resolve("b.raw");
+            Path top = folder.resolve("t.qcow2");
+            Cli.qemuImg("create", "-f", "raw", base.toString(), "1M").ok();
+            Cli.jblk("create", "-f", "qcow2", "-b", "b.raw", "-F", "raw", top.toString()).expect(0);
+            for (String[] args : new String[][]{{"info", "--output=json", "--backing-chain", top.toString()},
+                    {"map", "--output=json", top.toString()}}) {
+                Cli.assertSameFields(Cli.parse(Cli.qemuImg(args).ok().stdout()), Cli.parse(Cli.jblk(args).expect(0).stdout()),
+                        String.join(" ", args), "io-engine");
+            }
+            assertEquals(Cli.qemuImg("map", top.toString()).ok().stdout(), Cli.jblk("map", top.toString()).stdout());
+        } finally {
+            try (var files = Files.list(folder)) {
+                for (Path p : files.toList()) {
+                    Files.delete(p);
+                }
+            }
+            Files.delete(folder);
+        }
+    }
+
+    @Test
+    void compressedConvertAndResizeAreWhatQemuImgReads() throws Exception {
+        Path base = backing("8M");
+        Path c = dir.resolve("compressed.qcow2");
+        Cli.jblk("convert", "-c", "-f", "raw", "-O", "qcow2", "-o", "cluster_size=64k", base.toString(), c.toString())
+                .expect(0);
+        Map<?, ?> check = (Map<?, ?>) Cli.parse(Cli.qemuImg("check", "--output=json", c.toString()).ok().stdout());
+        assertTrue(check.containsKey("compressed-clusters") && (Long) check.get("compressed-clusters") > 0, check.toString());
+        Cli.qemuImg("compare", "-f", "raw", base.toString(), c.toString()).ok();
+        Cli.assertSameFields(check, Cli.parse(Cli.jblk("check", "--output=json", c.toString()).expect(0).stdout()), "check");
+
+        Path ours = dir.resolve("ours.qcow2");
+        Path theirs = dir.resolve("theirs.qcow2");
+        Cli.qemuImg("create", "-f", "qcow2", "-o", "cluster_size=64k,extended_l2=on", ours.toString(), "8M").ok();
+        Cli.qemuIo("-c", "write -P 7 0 8M", ours.toString()).ok();
+        Files.copy(ours, theirs);
+        for (String[] step : new String[][]{{"+1G"}, {"--shrink", "-1G"}, {"--shrink", "5M"}}) {
+            String[] j = step.length == 2 ? new String[]{"resize", step[0], ours.toString(), step[1]}
+                    : new String[]{"resize", ours.toString(), step[0]};
+            String[] q = step.length == 2 ? new String[]{"resize", step[0], theirs.toString(), step[1]}
+                    : new String[]{"resize", theirs.toString(), step[0]};
+            Cli.jblk(j).expect(0);
+            Cli.qemuImg(q).ok();
+            Cli.qemuImg("check", ours.toString()).ok();
+            Cli.qemuImg("compare", "-s", theirs.toString(), ours.toString()).ok();
+        }
+    }
+
+    @Test
+    void pictureDrawsSubclustersInsideClusters() throws Exception {
+        Path image = overlay("p.qcow2", "cluster_size=128k,extended_l2=on", true);
+        Cli.qemuIo("-c", "write -P 1 4k 4k", "-c", "write -z 128k 4k", image.toString()).ok();
+        String text = Cli.jblk("map", "--picture", "-", image.toString()).expect(0).stdout();
+        String first = text.lines().skip(1).findFirst().orElseThrow();
+        assertTrue(first.trim().startsWith("0x0 .#" + ".".repeat(30) + "0" + ".".repeat(31)), first);
+        Path svg = dir.resolve("p.svg");
+        Cli.jblk("map", "--picture", svg.toString(), image.toString()).expect(0);
+        String drawing = Files.readString(svg);
+        assertTrue(drawing.contains("#d62728") && drawing.contains("#2ca02c") && drawing.contains("#bdbdbd"), "colours");
+    }
+
     private static String strip(String s) {
         return s.lines().map(l -> l.matches(".*, \\d+ ops; .*") ? "<timing>" : l).reduce("", (a, b) -> a + b + "\n");
     }
