@@ -87,11 +87,12 @@ record CreateSettings(long size, int clusterBits, boolean extendedL2, int versio
                         + "1.1 or above (use compat=1.1 or greater)");
             }
             if (dataFile != null) {
-                throw new InvalidOptionException("data_file requires compat=1.1 or later");
+                throw new InvalidOptionException("External data files are only supported with compatibility level 1.1 and above "
+                        + "(use compat=1.1 or greater)");
             }
             if (!compression.equals("zlib")) {
-                throw new InvalidOptionException("Compression type '" + compression
-                        + "' requires compat=1.1 or later");
+                throw new InvalidOptionException("Non-zlib compression type is only supported with compatibility level 1.1 "
+                        + "and above (use compat=1.1 or greater)");
             }
         }
         if (refcountBits < 1 || refcountBits > 64 || Integer.bitCount(refcountBits) != 1) {
@@ -101,7 +102,7 @@ record CreateSettings(long size, int clusterBits, boolean extendedL2, int versio
             throw new InvalidOptionException("data_file_raw requires data_file");
         }
         if (dataFileRaw && backingFile != null) {
-            throw new InvalidOptionException("Backing file and data_file_raw cannot be used together");
+            throw new InvalidOptionException("Backing file and data_file_raw cannot be used at the same time");
         }
         if (backingFile != null && !preallocation.equals("off") && !extendedL2) {
             throw new InvalidOptionException("Backing file and preallocation can only be used at the same time if "
