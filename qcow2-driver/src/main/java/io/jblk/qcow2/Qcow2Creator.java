@@ -107,6 +107,7 @@ final class Qcow2Creator {
             long clusters = (image.header().size() + geometry.clusterSize() - 1) >>> geometry.clusterBits();
             long end = image.file().size();
             for (long c = 0; c < clusters; c++) {
+                image.l2Tables().prepareTable(c);   // the table before its data, as QEMU allocates them
                 long host = image.allocateDataCluster(c);
                 long word = host | L2Entry.COPIED;
                 image.setEntry(c, new L2Entry(word, 0));
