@@ -273,4 +273,42 @@ final class Qcow2Images {
         out.put("exit-code", (long) r.exitCode());
         return out;
     }
+
+    /** {@code qemu-img info --output=json} as nested maps, lists, longs, booleans and strings. */
+    static Map<String, Object> qemuInfo(Path image) throws Exception {
+        String json = qemuImgOk("info", "--output=json", image.toString()).stdout();
+        try (JsonParser p = new JsonFactory().createParser(json)) {
+            p.nextToken();
+            @SuppressWarnings("unchecked")
+            Map<String, Object> out = (Map<String, Object>) jsonValue(p);
+            return out;
+        }
+    }
+
+    private static Object jsonValue(JsonParser p) {
+        return switch (p.currentToken()) {
+            case START_OBJECT -> {
+                Map<String, Object> m = new java.util.LinkedHashMap<>();
+                while (p.nextToken() == JsonToken.PROPERTY_NAME) {
+                    String name = p.currentName();
+                    p.nextToken();
+                    m.put(name, jsonValue(p));
+                }
+                yield m;
+            }
+            case START_ARRAY -> {
+                List<Object> l = new ArrayList<>();
+                while (p.nextToken() != JsonToken.END_ARRAY) {
+                    l.add(jsonValue(p));
+                }
+                yield l;
+            }
+            case VALUE_NUMBER_INT -> p.getLongValue();
+            case VALUE_NUMBER_FLOAT -> p.getDoubleValue();
+            case VALUE_TRUE -> true;
+            case VALUE_FALSE -> false;
+            case VALUE_NULL -> null;
+            default -> p.getString();
+        };
+    }
 }
