@@ -8,7 +8,6 @@ import io.jblk.qcow2.image.Qcow2Image;
 import io.jblk.qcow2.meta.Await;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -229,7 +228,8 @@ public final class GuestWriter {
         long clusterStart = cluster << geometry.clusterBits();
         int headLength = from - plan.cowStart;
         int tailLength = plan.cowEnd - to;
-        try (Arena arena = Arena.ofShared()) {
+        {
+            // COW buffers live on the heap: closing a shared arena costs a handshake with every thread, per write.
             List<MemorySegment> parts = new ArrayList<>(3);
             boolean zeroFirst = false;
             if (headLength + tailLength >= ZERO_RANGE_THRESHOLD
@@ -243,14 +243,14 @@ public final class GuestWriter {
                 parts.add(data);
             } else {
                 if (headLength > 0) {
-                    MemorySegment head = arena.allocate(headLength, 8);
+                    MemorySegment head = MemorySegment.ofArray(new byte[headLength]);
                     reader.read(clusterStart + plan.cowStart, head);
                     parts.add(head);
                     writeAt = plan.host + plan.cowStart;
                 }
                 parts.add(data);
                 if (tailLength > 0) {
-                    MemorySegment tail = arena.allocate(tailLength, 8);
+                    MemorySegment tail = MemorySegment.ofArray(new byte[tailLength]);
                     reader.read(clusterStart + to, tail);
                     parts.add(tail);
                 }

@@ -8,7 +8,6 @@ import io.jblk.qcow2.image.Qcow2Image;
 import io.jblk.qcow2.meta.Await;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -111,8 +110,9 @@ public final class ZeroWriter {
     }
 
     private void writeRealZeros(long pos, long length) throws IOException {
-        try (Arena arena = Arena.ofShared()) {
-            writer.write(pos, arena.allocate(length, 8));
+        MemorySegment zeros = MemorySegment.ofArray(new byte[(int) Math.min(length, 1 << 20)]);
+        for (long done = 0; done < length; done += zeros.byteSize()) {
+            writer.write(pos + done, zeros.asSlice(0, Math.min(zeros.byteSize(), length - done)));
         }
     }
 

@@ -141,7 +141,9 @@ public final class Refcounts {
             for (int i = 0; i < count; i++) {
                 add(start + i, 1);
             }
-            if (start == freeHint) {
+            // Every cluster from the hint up to the run is in use, except (for runs longer than one) free clusters in
+            // gaps too short for the run; the hint may only skip past those when none can exist.
+            if (count == 1 || start == freeHint) {
                 freeHint = start + count;
             }
             return start << clusterBits;
