@@ -50,7 +50,7 @@ public final class ZeroWriter {
             if (headEnd == size && end == size) {
                 headEnd = end;
             }
-            zeroUnaligned(pos, headEnd - pos);
+            zeroUnaligned(pos, headEnd - pos, mayUnmap);
             pos = headEnd;
         }
         long bodyEnd = end;
@@ -64,7 +64,7 @@ public final class ZeroWriter {
             pos = chunkEnd;
         }
         if (pos < end) {
-            zeroUnaligned(pos, end - pos);
+            zeroUnaligned(pos, end - pos, mayUnmap);
         }
     }
 
@@ -73,7 +73,7 @@ public final class ZeroWriter {
     }
 
     /** A piece inside one subcluster (the image's last, partial subcluster counts as whole). */
-    private void zeroUnaligned(long pos, long length) throws IOException {
+    private void zeroUnaligned(long pos, long length, boolean mayUnmap) throws IOException {
         long cluster = geometry.clusterIndex(pos);
         long clusterStart = cluster << geometry.clusterBits();
         int sc = geometry.subclusterSize();
@@ -97,7 +97,8 @@ public final class ZeroWriter {
                 if (geometry.extendedL2()) {
                     update(cluster, entry, entry.zeroing(index, index));
                 } else {
-                    zeroWholeCluster(cluster, entry, false);
+                    // The widened piece is a whole cluster: MAY_UNMAP frees it, as in QEMU.
+                    zeroWholeCluster(cluster, entry, mayUnmap);
                 }
                 widened = true;
             }
