@@ -190,8 +190,7 @@ final class IoUring implements AutoCloseable {
         publish(opcode, fd, offset, addr, len, rwFlags, completion);
     }
 
-    private void publish(byte opcode, int fd, long offset, long addr, int len, int rwFlags, Completion completion)
-            throws IOException {
+    private void publish(byte opcode, int fd, long offset, long addr, int len, int rwFlags, Completion completion) {
         boolean submitter;
         submitLock.lock();
         try {
@@ -220,8 +219,12 @@ final class IoUring implements AutoCloseable {
         }
     }
 
-    /** Passes every published SQE to the kernel, including those other threads publish while this one is in enter. */
-    private void flush() throws IOException {
+    /**
+     * Passes every published SQE to the kernel, including those other threads publish while this one is in enter.
+     * A hard failure of io_uring_enter fails every pending operation (this caller's included) rather than throwing,
+     * so that each operation is finished exactly once.
+     */
+    private void flush() {
         int left = unsubmitted.get();
         while (left > 0) {
             long r = Linux.syscall(SYS_IO_URING_ENTER, ringFd, left, 0, 0, 0, 0);
@@ -233,9 +236,8 @@ final class IoUring implements AutoCloseable {
                 continue;
             }
             if (r < 0) {
-                IOException e = new NativeIOException("io_uring_enter", java.nio.file.Path.of("io_uring"), -1, left, (int) -r);
-                fail(e);
-                throw e;
+                fail(new NativeIOException("io_uring_enter", java.nio.file.Path.of("io_uring"), -1, left, (int) -r));
+                return;
             }
             left = unsubmitted.addAndGet((int) -r);
         }
