@@ -400,20 +400,20 @@ public final class Qcow2Image implements HeaderWriter {
 
     @Override
     public void switchRefcountTable(long offset, int clusters) throws IOException {
-        header = header.withRefcountTable(offset, clusters);
         byte[] fields = new byte[12];
         java.nio.ByteBuffer.wrap(fields).putLong(offset).putInt(clusters);
         Await.await(file.write(48, MemorySegment.ofArray(fields)));
         Await.await(file.flush());
+        header = header.withRefcountTable(offset, clusters);
     }
 
     @Override
     public void switchL1Table(int entries, long offset) throws IOException {
-        header = header.withL1Table(entries, offset);
         byte[] fields = new byte[12];
         java.nio.ByteBuffer.wrap(fields).putInt(entries).putLong(offset);
         Await.await(file.write(36, MemorySegment.ofArray(fields)));
         Await.await(file.flush());
+        header = header.withL1Table(entries, offset);
     }
 
     /**

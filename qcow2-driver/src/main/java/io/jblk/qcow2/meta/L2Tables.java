@@ -207,9 +207,9 @@ public final class L2Tables {
     }
 
     private void writeL1Entry(int i, long value) throws IOException {
-        l1[i] = value;
         byte[] word = new byte[8];
         TableLayout.setWord(word, 0, value);
         Await.await(file.write(l1Offset + 8L * i, MemorySegment.ofArray(word)));
+        l1[i] = value; // only once written: memory never points at a table the file does not
     }
 }

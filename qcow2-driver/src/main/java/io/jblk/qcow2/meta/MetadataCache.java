@@ -99,19 +99,34 @@ public final class MetadataCache {
         dirty.removeIf(k -> k >= start && k < end);
     }
 
-    /** Writes every dirty entry (no fdatasync: ordering is the caller's). */
+    /**
+     * Writes every dirty entry (no fdatasync: ordering is the caller's). An entry stays dirty until its write has
+     * succeeded, so a failed write-back is retried by the next one and never silently dropped: the caller's ordered
+     * flush stops at the failure, before anything that depends on these entries is written.
+     */
     public void writeBack() throws IOException {
         if (dirty.isEmpty()) {
             return;
         }
+        List<Long> offsets = new ArrayList<>(dirty);
         List<java.util.concurrent.CompletableFuture<Void>> writes = new ArrayList<>();
-        for (long offset : dirty) {
+        for (long offset : offsets) {
             byte[] copy = entries.get(offset).clone();
             writes.add(file.write(offset, MemorySegment.ofArray(copy)));
         }
-        dirty.clear();
-        for (var w : writes) {
-            Await.await(w);
+        IOException failure = null;
+        for (int i = 0; i < writes.size(); i++) {
+            try {
+                Await.await(writes.get(i));
+                dirty.remove(offsets.get(i));
+            } catch (IOException e) {
+                if (failure == null) {
+                    failure = e;
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
         }
         evictClean();
     }

@@ -197,10 +197,10 @@ public final class Refcounts {
     }
 
     private void writeTableEntry(long t, long blockOffset) throws IOException {
-        table[t(t)] = blockOffset;
         byte[] word = new byte[8];
         TableLayout.setWord(word, 0, blockOffset);
         Await.await(file.write(tableOffset + t * 8, MemorySegment.ofArray(word)));
+        table[t(t)] = blockOffset; // only once on disk: a failed write must not leave a block only memory knows
     }
 
     /**
