@@ -30,12 +30,18 @@ final class Fixture implements AutoCloseable {
     Fixture(Path dir, long size, byte[] initial, boolean readOnly, int queues, int queueSize,
             java.util.function.Function<BlockDevice, BlockDevice> wrap)
             throws IOException {
-        image = dir.resolve("disk.raw");
-        BlockDrivers.create(image, "raw", CreateOptions.builder(size).build());
+        this(dir, "raw", CreateOptions.builder(size).build(), initial, readOnly, queues, queueSize, wrap);
+    }
+
+    /** @param initial raw content written to the image file before opening (raw only), or null */
+    Fixture(Path dir, String format, CreateOptions create, byte[] initial, boolean readOnly, int queues,
+            int queueSize, java.util.function.Function<BlockDevice, BlockDevice> wrap) throws IOException {
+        image = dir.resolve("disk." + format);
+        BlockDrivers.create(image, format, create);
         if (initial != null) {
             Files.write(image, initial);
         }
-        BlockDevice opened = BlockDrivers.open(image, "raw", OpenOptions.builder().readOnly(readOnly).build());
+        BlockDevice opened = BlockDrivers.open(image, format, OpenOptions.builder().readOnly(readOnly).build());
         disk = wrap != null ? wrap.apply(opened) : opened;
         ram = new GuestRam(96L << 20);
         guest = new GuestBlkDriver(ram);

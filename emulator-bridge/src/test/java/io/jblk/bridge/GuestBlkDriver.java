@@ -297,14 +297,20 @@ final class GuestBlkDriver implements AutoCloseable {
     /** Consumes the used ring and completes the requests (virtblk_done). */
     void poll(GuestQueue q) {
         List<GuestQueue.Used> done = new ArrayList<>();
+        List<Pending> owners = new ArrayList<>();
         synchronized (q) {
             do {
-                done.addAll(q.takeUsed());
+                for (GuestQueue.Used u : q.takeUsed()) {
+                    // Claimed under the queue lock: once freed, the head may be reused by the next submission.
+                    done.add(u);
+                    owners.add(pending.remove(key(q.index, u.head())));
+                }
                 q.setUsedEvent(q.lastUsed()); // virtqueue_enable_cb: interrupt for the next completion
             } while (q.usedIdxInRing() != q.lastUsed());
         }
-        for (GuestQueue.Used u : done) {
-            Pending p = pending.remove(key(q.index, u.head()));
+        for (int i = 0; i < done.size(); i++) {
+            GuestQueue.Used u = done.get(i);
+            Pending p = owners.get(i);
             if (p == null) {
                 continue;
             }
