@@ -84,6 +84,9 @@ public final class HostileCorpus {
                 snap.snapshotTableOffset() + 0x200, Qemu.REFUSES_OPEN, "snapshot"));
         all.add(mutate(snap, "snapshot-l1-size-huge", Qemu.CHECK_REPORTS, Jblk.NO_CRASH,
                 b -> Bytes.put(b, snap.snapshotTableOffset() + 8, 4, 0x7fffffffL), "snapshot"));
+        // found by fuzzing: a snapshot's L1 offset with the top bit set reaches the host read as a negative offset
+        all.add(mutate(snap, "snapshot-l1-offset-negative", Qemu.CHECK_REPORTS, Jblk.NO_CRASH,
+                b -> Bytes.put(b, snap.snapshotTableOffset(), 8, 0x9e00_0000_0000_0000L), "snapshot"));
         all.add(mutate(plain, "corrupt-bit", Qemu.READ_WRITE_REFUSED, Jblk.REFUSE_READ_WRITE,
                 b -> Bytes.put(b, HeaderField.INCOMPATIBLE_FEATURES, 1L << 1), "corrupt"));
 
