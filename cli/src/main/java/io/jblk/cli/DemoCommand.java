@@ -1,5 +1,6 @@
 package io.jblk.cli;
 
+import io.jblk.api.BackingReadCounter;
 import io.jblk.api.BlockDevice;
 import io.jblk.api.BlockDrivers;
 import io.jblk.api.CreateOptions;
@@ -54,7 +55,9 @@ final class DemoCommand extends Subcommand {
         }
     }
 
-    private record Row(Config config, Workload.Result result, long diskUsed, String picture, String engine) {
+    /** One table row; {@code backingRead} is -1 when the device does not count it (or has no backing file). */
+    private record Row(Config config, Workload.Result result, long diskUsed, long backingRead, String picture,
+                       String engine) {
     }
 
     @Override
@@ -147,22 +150,28 @@ final class DemoCommand extends Subcommand {
         Workload.Result result;
         String engine;
         AllocationPicture picture;
+        long backingRead = -1;
         try (BlockDevice device = Images.open(image, c.format(), false)) {
+            long before = c.backed() && device instanceof BackingReadCounter counter ? counter.backingBytesRead() : 0;
             result = Workload.run(device, true, writes, depth, WRITE, (byte) 0x17,
                     BenchCommand.randomOffsets(backingSize, WRITE, seed), 0);
+            if (c.backed() && device instanceof BackingReadCounter counter) {
+                backingRead = counter.backingBytesRead() - before;
+            }
             engine = device.info().ioEngine();
             long cluster = c.clusterSize() == 0 ? WRITE : c.clusterSize();
             picture = AllocationPicture.of(device.size(), WRITE, cluster, ExtentMap.all(device));
         }
-        return new Row(c, result, Images.actualSize(image), picture.window(windowStart, 64), engine);
+        return new Row(c, result, Images.actualSize(image), backingRead, picture.window(windowStart, 64), engine);
     }
 
     private void printTable(PrintWriter out, List<Row> rows, long windowStart) {
-        out.printf("%-28s %7s %9s %9s %11s  %s%n", "image", "writes", "elapsed", "IOPS", "disk used",
-                "allocation of 64 x 4 KiB from offset 0x" + Long.toHexString(windowStart));
+        out.printf("%-28s %7s %9s %9s %11s %12s  %s%n", "image", "writes", "elapsed", "IOPS", "disk used",
+                "backing read", "allocation of 64 x 4 KiB from offset 0x" + Long.toHexString(windowStart));
         for (Row r : rows) {
-            out.printf(Locale.ROOT, "%-28s %7d %7.2f s %9.0f %11s  %s%n", r.config().label(), r.result().requests(),
-                    r.result().seconds(), r.result().iops(), Sizes.human(r.diskUsed()), r.picture());
+            out.printf(Locale.ROOT, "%-28s %7d %7.2f s %9.0f %11s %12s  %s%n", r.config().label(),
+                    r.result().requests(), r.result().seconds(), r.result().iops(), Sizes.human(r.diskUsed()),
+                    r.backingRead() < 0 ? "-" : Sizes.human(r.backingRead()), r.picture());
         }
         out.println();
         out.println("picture: '#' written in this image, '.' read from the backing file, '0' zeros in this image,"
@@ -171,8 +180,8 @@ final class DemoCommand extends Subcommand {
         out.println("disk used: the image file's allocated bytes on the host (qemu-img info's actual-size); io engine "
                 + engine + (engine.equals("filechannel")
                 ? " (pure Java: it cannot see holes, so disk used is the file length)" : ""));
-        out.println("bytes read from the backing file: not measured (the block-driver API exposes no per-file I/O "
-                + "counters yet)");
+        out.println("backing read: bytes the driver read from the backing file during the writes (copy-on-write); "
+                + "'-' where there is no backing file or the driver does not count them");
     }
 
     /**

@@ -40,6 +40,9 @@ final class InfoCommand extends Subcommand {
             try (BlockDevice device = Images.open(current, currentFormat, true)) {
                 info = device.info();
                 entry = describe(current, info);
+                if (device instanceof io.jblk.api.SnapshotLister lister && !lister.snapshotList().isEmpty()) {
+                    entry.put("snapshots", lister.snapshotList());
+                }
             }
             chain.add(entry);
             if (!backingChain || info.backingFilename() == null) {
@@ -53,7 +56,8 @@ final class InfoCommand extends Subcommand {
         }
         PrintWriter out = out();
         if (json) {
-            out.println(Json.pretty(backingChain ? chain : chain.getFirst()));
+            List<Map<String, Object>> jsonChain = chain.stream().map(InfoCommand::forJson).toList();
+            out.println(Json.pretty(backingChain ? jsonChain : jsonChain.getFirst()));
         } else {
             for (int i = 0; i < chain.size(); i++) {
                 if (i > 0) {
@@ -103,6 +107,17 @@ final class InfoCommand extends Subcommand {
         return b.isAbsolute() || parent == null ? backing : parent.resolve(b).toString();
     }
 
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> forJson(Map<String, Object> entry) {
+        if (!(entry.get("snapshots") instanceof List<?> list)) {
+            return entry;
+        }
+        Map<String, Object> copy = new LinkedHashMap<>(entry);
+        copy.put("snapshots", ((List<io.jblk.api.SnapshotLister.SnapshotInfo>) list).stream()
+                .map(SnapshotCommand::json).toList());
+        return copy;
+    }
+
     /** qemu-img's human layout of the same fields. */
     static void printHuman(PrintWriter out, Map<String, Object> m) {
         out.println("image: " + m.get("filename"));
@@ -123,6 +138,10 @@ final class InfoCommand extends Subcommand {
         }
         if (Boolean.TRUE.equals(m.get("dirty-flag"))) {
             out.println("cleanly shut down: no");
+        }
+        if (m.get("snapshots") instanceof List<?> snapshots) {
+            out.println("Snapshot list:");
+            SnapshotCommand.printTable(out, snapshots.stream().map(s -> (io.jblk.api.SnapshotLister.SnapshotInfo) s).toList());
         }
         if (m.get("format-specific") instanceof Map<?, ?> specific && specific.get("data") instanceof Map<?, ?> data) {
             out.println("Format specific information:");

@@ -35,7 +35,8 @@ import java.util.concurrent.Phaser;
  * An open qcow2 image. Each request runs as straight-line code on its own virtual thread (QEMU's coroutines, in
  * Java): metadata under the image lock, data I/O outside it.
  */
-public final class Qcow2Device implements BlockDevice, ImageChecker {
+public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api.BackingReadCounter,
+        io.jblk.api.SnapshotLister {
     private static final long MAX_TRANSFER = 32L << 20;
 
     private final Qcow2Image image;
@@ -79,6 +80,13 @@ public final class Qcow2Device implements BlockDevice, ImageChecker {
 
     public List<Snapshot> snapshots() {
         return image.snapshots();
+    }
+
+    /** The snapshot table in the SPI's terms (icount is not parsed from the extra data yet: -1). */
+    @Override
+    public List<io.jblk.api.SnapshotLister.SnapshotInfo> snapshotList() {
+        return snapshots().stream().map(s -> new io.jblk.api.SnapshotLister.SnapshotInfo(s.id(), s.name(),
+                s.vmStateSize(), s.dateSeconds(), s.dateNanoseconds(), s.vmClockNanoseconds(), -1)).toList();
     }
 
     @Override
