@@ -1,6 +1,8 @@
 package io.jblk.qcow2;
 
 import io.jblk.api.BlockDevice;
+import io.jblk.api.CacheMode;
+import io.jblk.api.IoEngineKind;
 import io.jblk.api.CreateOptions;
 import io.jblk.api.OpenOptions;
 import io.jblk.api.testing.BlockDeviceConformanceTest;
@@ -34,6 +36,10 @@ class Qcow2ConformanceTest {
             return dir.resolve("disk.qcow2");
         }
 
+        OpenOptions.Builder openOptions() {
+            return OpenOptions.builder();
+        }
+
         @Override
         protected byte[] initialContent(long size) {
             byte[] b = backing(size);
@@ -50,14 +56,13 @@ class Qcow2ConformanceTest {
                 create.backingFile("base.raw", "raw");
             }
             new Qcow2Driver().create(image(), create.build());
-            return new Qcow2Driver().open(image(), OpenOptions.builder().build(), HostFileOpener.DEFAULT);
+            return new Qcow2Driver().open(image(), openOptions().build(), HostFileOpener.DEFAULT);
         }
 
         @Override
         protected BlockDevice reopen(BlockDevice device, boolean readOnly) throws Exception {
             device.close();
-            return new Qcow2Driver().open(image(), OpenOptions.builder().readOnly(readOnly).build(),
-                    HostFileOpener.DEFAULT);
+            return new Qcow2Driver().open(image(), openOptions().readOnly(readOnly).build(), HostFileOpener.DEFAULT);
         }
 
         @Override
@@ -173,6 +178,63 @@ class Qcow2ConformanceTest {
         @Override
         Map<String, String> options() {
             return Map.of("lazy_refcounts", "on", "extended_l2", "on");
+        }
+    }
+
+    @Nested
+    class Extended64kIoUringDirect extends Config {
+        @Override
+        Map<String, String> options() {
+            return Map.of("extended_l2", "on");
+        }
+
+        @Override
+        byte[] backing(long size) {
+            return patterned(size);
+        }
+
+        @Override
+        OpenOptions.Builder openOptions() {
+            return OpenOptions.builder().ioEngine(IoEngineKind.IO_URING).cacheMode(CacheMode.NONE);
+        }
+
+        @Override
+        protected BlockDevice createDevice(long size) throws Exception {
+            BlockDevice device = super.createDevice(size);
+            org.junit.jupiter.api.Assertions.assertEquals("io_uring", device.info().ioEngine(),
+                    "this machine has io_uring; the engine must not have fallen back");
+            return device;
+        }
+    }
+
+    @Nested
+    class Extended64kThreadsDirect extends Config {
+        @Override
+        Map<String, String> options() {
+            return Map.of("extended_l2", "on");
+        }
+
+        @Override
+        byte[] backing(long size) {
+            return patterned(size);
+        }
+
+        @Override
+        OpenOptions.Builder openOptions() {
+            return OpenOptions.builder().ioEngine(IoEngineKind.THREADS).cacheMode(CacheMode.NONE);
+        }
+    }
+
+    @Nested
+    class Standard128kIoUring extends Config {
+        @Override
+        Map<String, String> options() {
+            return Map.of("cluster_size", "128k");
+        }
+
+        @Override
+        OpenOptions.Builder openOptions() {
+            return OpenOptions.builder().ioEngine(IoEngineKind.IO_URING);
         }
     }
 }
