@@ -120,6 +120,9 @@ final class CreateCommand extends Subcommand {
 
     static void printHelp(PrintWriter out, BlockDriver driver) {
         out.println("Supported " + driver.formatName() + " options:");
+        if (driver.createOptionHelp().isEmpty()) {
+            out.println("  (the " + driver.formatName() + " driver does not describe its options)");
+        }
         for (BlockDriver.OptionHelp help : driver.createOptionHelp()) {
             String left = help.name() + "=<" + help.type() + ">";
             out.println("  " + String.format("%-22s", left) + " - " + help.description());

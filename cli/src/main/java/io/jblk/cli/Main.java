@@ -34,7 +34,7 @@ public final class Main implements Callable<Integer> {
         line.setOut(out).setErr(err)
                 .setParameterExceptionHandler((e, argv) -> {
                     e.getCommandLine().getErr().println("jblk: " + e.getMessage());
-                    e.getCommandLine().getErr().println("Try 'jblk " + e.getCommandLine().getCommandName()
+                    e.getCommandLine().getErr().println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName()
                             + " --help' for more information.");
                     return 1;
                 })

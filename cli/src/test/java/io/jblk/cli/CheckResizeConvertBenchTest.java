@@ -111,6 +111,44 @@ class CheckResizeConvertBenchTest {
                 .exitCode() == 0, "bench wrote nothing");
     }
 
+    @Test
+    void benchJsonCountsTheRequestsAndRandomOffsetsStayInsideTheImage() throws Exception {
+        Path image = raw("r.raw", "1M");
+        Map<?, ?> m = (Map<?, ?>) Cli.parse(Cli.jblk("bench", "--json", "--random", "--seed", "7", "-w", "--pattern=0x11",
+                "-c", "500", "-d", "4", "-f", "raw", image.toString()).expect(0).stdout());
+        assertEquals(500L, m.get("requests"));
+        assertEquals(true, m.get("random"));
+        assertTrue((Double) m.get("iops") > 0, m.toString());
+        // 500 random 4 KiB writes into 256 slots: some were written, and all of them with the pattern
+        String written = Cli.qemuIo("-f", "raw", "-c", "map", image.toString()).ok().stdout();
+        assertTrue(written.contains("allocated"), written);
+        Path copy = dir.resolve("sum.raw");
+        Cli.jblk("convert", "-f", "raw", "-O", "raw", image.toString(), copy.toString()).expect(0);
+        byte[] bytes = Files.readAllBytes(copy);
+        long pattern = 0;
+        for (byte b : bytes) {
+            assertTrue(b == 0 || b == 0x11, "unexpected byte " + b);
+            pattern += b == 0x11 ? 1 : 0;
+        }
+        assertTrue(pattern > 0 && pattern % 4096 == 0, "pattern bytes " + pattern);
+    }
+
+    @Test
+    void pngPictureIsAnImage() throws Exception {
+        Path image = raw("p.raw", "1M", "write -P 1 0 64k");
+        Path png = dir.resolve("p.png");
+        Cli.jblk("map", "--picture", png.toString(), "-f", "raw", image.toString()).expect(0);
+        java.awt.image.BufferedImage read = javax.imageio.ImageIO.read(png.toFile());
+        assertTrue(read != null && read.getWidth() > 10 && read.getHeight() > 2, "not a PNG");
+    }
+
+    @Test
+    void usageErrorsNameTheSubcommand() {
+        Cli.Result r = Cli.jblk("info", "--bogus", "x");
+        assertEquals(1, r.exitCode());
+        assertTrue(r.stderr().startsWith("jblk: ") && r.stderr().contains("jblk info --help"), r.stderr());
+    }
+
     private static String[] concat(String[]... parts) {
         return java.util.Arrays.stream(parts).flatMap(java.util.Arrays::stream).toArray(String[]::new);
     }

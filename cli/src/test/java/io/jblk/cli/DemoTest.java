@@ -36,4 +36,15 @@ class DemoTest {
             assertTrue(out.contains("the qcow2 driver is not installed"), out);
         }
     }
+
+    @Test
+    void seedTableRunsEveryClusterSizeAsked() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(BlockDrivers.byName("qcow2").isPresent(), "needs the qcow2 driver");
+        String out = Cli.jblk("seed-table", "--size", "8M", "--writes", "100", "--cluster-sizes", "16k,2M",
+                "--dir", dir.toString()).expect(0).stdout();
+        for (String label : new String[]{"qcow2 16k, extended_l2=off", "qcow2 16k, extended_l2=on",
+                "qcow2 2M, extended_l2=off", "qcow2 2M, extended_l2=on"}) {
+            assertTrue(out.lines().filter(l -> l.startsWith(label)).count() >= 1, label + " missing in\n" + out);
+        }
+    }
 }

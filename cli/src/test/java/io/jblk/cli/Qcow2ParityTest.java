@@ -259,6 +259,11 @@ class Qcow2ParityTest {
         assertTrue(check.containsKey("compressed-clusters") && (Long) check.get("compressed-clusters") > 0, check.toString());
         Cli.qemuImg("compare", "-f", "raw", base.toString(), c.toString()).ok();
         Cli.assertSameFields(check, Cli.parse(Cli.jblk("check", "--output=json", c.toString()).expect(0).stdout()), "check");
+        Path z = dir.resolve("zstd.qcow2");
+        Cli.jblk("convert", "-c", "-O", "qcow2", "-o", "compression_type=zstd", c.toString(), z.toString()).expect(0);
+        Map<?, ?> zinfo = (Map<?, ?>) Cli.parse(Cli.qemuImg("info", "--output=json", z.toString()).ok().stdout());
+        assertEquals("zstd", ((Map<?, ?>) ((Map<?, ?>) zinfo.get("format-specific")).get("data")).get("compression-type"));
+        Cli.qemuImg("compare", "-f", "raw", base.toString(), z.toString()).ok();
 
         Path ours = dir.resolve("ours.qcow2");
         Path theirs = dir.resolve("theirs.qcow2");
