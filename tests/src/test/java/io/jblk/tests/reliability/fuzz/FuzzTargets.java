@@ -129,4 +129,19 @@ public final class FuzzTargets {
             Files.deleteIfExists(file);
         }
     }
+
+    /**
+     * Reported, not worked around in the driver: see HostileQcow2OpenTest.KNOWN_DRIVER_BUGS
+     * ("snapshot-l1-offset-negative"). Recognised by exception and frame so any other finding still fails.
+     */
+    public static boolean isKnownDriverBug(Throwable t) {
+        for (Throwable at = t; at != null; at = at.getCause()) {
+            if (at instanceof IllegalArgumentException && String.valueOf(at.getMessage()).startsWith("negative offset")
+                    && java.util.Arrays.stream(at.getStackTrace())
+                    .anyMatch(f -> f.getMethodName().equals("readSnapshots"))) {
+                return true;
+            }
+        }
+        return false;
+    }
 }
