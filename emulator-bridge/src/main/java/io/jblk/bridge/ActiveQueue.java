@@ -51,6 +51,9 @@ final class ActiveQueue {
                         }
                         start(head, executor);
                     }
+                    if (!isOpen()) {
+                        return; // reset: the rings belong to the guest again, do not write avail_event
+                    }
                     ring.enableNotifications();
                     if (ring.hasAvailable()) {
                         continue;
@@ -139,8 +142,22 @@ final class ActiveQueue {
         }
     }
 
-    /** From now on completions are dropped and nothing is written to guest memory. */
+    /** From now on completions are dropped and nothing is written to guest memory (see also {@link #quiesce}). */
     synchronized void close() {
         closed = true;
+    }
+
+    private synchronized boolean isOpen() {
+        return !closed;
+    }
+
+    /**
+     * After {@link #close}: waits until no thread is inside {@link #notifyQueue}'s ring walk, so the caller knows
+     * the avail_event field is not written any more. Must not be called with the device's lock held.
+     */
+    void quiesce() {
+        synchronized (availLock) {
+            // barrier only: a notify entering after this sees the queue closed before it writes to the rings
+        }
     }
 }

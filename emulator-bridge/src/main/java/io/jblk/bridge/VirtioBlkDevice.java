@@ -7,6 +7,8 @@ import io.jblk.api.OpenOptions;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletionException;
 
@@ -211,6 +213,7 @@ public final class VirtioBlkDevice implements AutoCloseable {
      */
     public void setQueueReady(int queue, boolean ready) {
         String fault = null;
+        ActiveQueue stopped = null;
         synchronized (this) {
             if (!valid(queue)) {
                 return;
@@ -219,10 +222,19 @@ public final class VirtioBlkDevice implements AutoCloseable {
             if (!ready) {
                 if (q.active != null) {
                     q.active.close();
+                    stopped = q.active;
                     q.active = null;
                 }
-                return;
             }
+        }
+        if (stopped != null) {
+            stopped.quiesce();
+        }
+        if (!ready) {
+            return;
+        }
+        synchronized (this) {
+            QueueSettings q = queues[queue];
             if (q.active != null) {
                 return;
             }
@@ -281,14 +293,17 @@ public final class VirtioBlkDevice implements AutoCloseable {
      * initial values. Returns once nothing more will touch guest memory.
      */
     public void reset() {
+        List<ActiveQueue> stopped = new ArrayList<>();
         synchronized (this) {
             for (QueueSettings q : queues) {
                 if (q.active != null) {
                     q.active.close();
+                    stopped.add(q.active);
                     q.active = null;
                 }
             }
         }
+        stopped.forEach(ActiveQueue::quiesce);
         awaitIdle();
         synchronized (this) {
             status = 0;

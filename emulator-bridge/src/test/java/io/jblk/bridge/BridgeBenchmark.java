@@ -1,0 +1,133 @@
+package io.jblk.bridge;
+
+import io.jblk.api.BlockDevice;
+import io.jblk.api.BlockDrivers;
+import io.jblk.api.CreateOptions;
+import io.jblk.api.OpenOptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+
+import static io.jblk.bridge.Fixture.ALL_FEATURES;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * 4 KiB random reads and writes at queue depth 32, straight on the BlockDevice and through the whole bridge (test
+ * guest driver → MMIO → split virtqueue → BlockDevice), on the same image. Measures, does not assert speed.
+ * Run: {@code mvn -pl emulator-bridge -am verify -Dtest=BridgeBenchmark -Djblk.bench=true}; results on stdout
+ * (target/surefire-reports/io.jblk.bridge.BridgeBenchmark-output.txt).
+ */
+@EnabledIfSystemProperty(named = "jblk.bench", matches = "true")
+class BridgeBenchmark {
+    static final int DEPTH = 32;
+    static final int BLOCK = 4096;
+    static final long SIZE = 256L << 20;
+    static final int OPS = Integer.getInteger("jblk.bench.ops", 200_000);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void fourKRandomDirectVersusBridge() throws Exception {
+        System.out.printf("machine: %d cpus, %s%n", Runtime.getRuntime().availableProcessors(),
+                System.getProperty("java.vm.version"));
+        for (String format : new String[]{"raw", "qcow2"}) {
+            Path image = dir.resolve("bench." + format);
+            CreateOptions.Builder create = CreateOptions.builder(SIZE);
+            if (format.equals("qcow2")) {
+                create.option("extended_l2", "on").option("cluster_size", "65536");
+            }
+            BlockDrivers.create(image, format, create.build());
+            try (BlockDevice d = BlockDrivers.open(image, format, OpenOptions.defaults());
+                 Arena arena = Arena.ofShared()) {
+                MemorySegment fill = arena.allocate(1 << 20, 4096);
+                fill.fill((byte) 0x33);
+                for (long off = 0; off < SIZE; off += fill.byteSize()) {
+                    d.write(off, fill).join(); // allocate everything: reads then hit data
+                }
+                d.flush().join();
+            }
+            for (boolean write : new boolean[]{false, true}) {
+                double direct = direct(image, format, write);
+                double bridge = bridge(image, format, write);
+                System.out.printf("%-5s 4k rand%-5s QD%d: direct %8.0f IOPS  bridge %8.0f IOPS  overhead %5.1f us/op"
+                                + " (%.0f%% of direct)%n", format, write ? "write" : "read", DEPTH, direct, bridge,
+                        (1e6 / bridge - 1e6 / direct), 100 * bridge / direct);
+            }
+        }
+    }
+
+    private double direct(Path image, String format, boolean write) throws Exception {
+        try (BlockDevice d = BlockDrivers.open(image, format, OpenOptions.defaults());
+             Arena arena = Arena.ofShared()) {
+            MemorySegment[] buffers = new MemorySegment[DEPTH];
+            for (int i = 0; i < DEPTH; i++) {
+                buffers[i] = arena.allocate(BLOCK, 4096);
+                buffers[i].fill((byte) i);
+            }
+            SplittableRandom random = new SplittableRandom(1);
+            run(OPS / 5, i -> op(d, buffers[i % DEPTH], random, write));
+            long t0 = System.nanoTime();
+            run(OPS, i -> op(d, buffers[i % DEPTH], random, write));
+            return OPS / ((System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    private static CompletableFuture<?> op(BlockDevice d, MemorySegment buffer, SplittableRandom random,
+                                           boolean write) {
+        long offset = random.nextLong(SIZE / BLOCK) * BLOCK;
+        return write ? d.write(offset, buffer) : d.read(offset, buffer);
+    }
+
+    private double bridge(Path image, String format, boolean write) throws Exception {
+        try (GuestRam ram = new GuestRam(64L << 20); GuestBlkDriver guest = new GuestBlkDriver(ram);
+             VirtioMmioTransport mmio = VirtioBlkDevice.open(image, format, OpenOptions.defaults(), ram.memory)
+                     .queueSize(128).buildMmio(guest.interruptLine())) {
+            guest.attach(mmio);
+            if (!guest.initialize(ALL_FEATURES, 1, 128)) {
+                throw new AssertionError("negotiation failed");
+            }
+            byte[] data = new byte[BLOCK];
+            SplittableRandom random = new SplittableRandom(1);
+            Op op = i -> {
+                long sector = random.nextLong(SIZE / BLOCK) * (BLOCK / 512);
+                return write ? guest.write(0, sector, data, 1, false) : guest.read(0, sector, BLOCK, 1, false);
+            };
+            run(OPS / 5, op);
+            long t0 = System.nanoTime();
+            run(OPS, op);
+            return OPS / ((System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    interface Op {
+        CompletableFuture<?> start(int i) throws Exception;
+    }
+
+    /** Keeps DEPTH requests outstanding; checks every status so a failing run cannot look fast. */
+    private static void run(int count, Op op) throws Exception {
+        ArrayDeque<CompletableFuture<?>> window = new ArrayDeque<>();
+        for (int i = 0; i < count; i++) {
+            if (window.size() == DEPTH) {
+                check(window.poll().join());
+            }
+            window.add(op.start(i));
+        }
+        while (!window.isEmpty()) {
+            check(window.poll().join());
+        }
+    }
+
+    private static void check(Object result) {
+        if (result instanceof GuestBlkDriver.Result r) {
+            assertEquals(VirtioBlkRequest.S_OK, r.status());
+        }
+    }
+}
