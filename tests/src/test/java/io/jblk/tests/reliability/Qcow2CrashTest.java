@@ -112,7 +112,8 @@ class Qcow2CrashTest {
                 : new CrashStateEnumerator.Limits(3, 6, 120);
         CrashCampaign.Result result = new CrashCampaign(recorder, image, initial, events, backingBytes)
                 .run(Qcow2UnderTest.QCOW2, limits, random, dir.resolve("work"),
-                        lazy ? null : qemuCheck, qemuCheck, staticFiles, FULL ? 200_000 : 400);
+                        lazy ? null : qemuCheck, qemuCheck, staticFiles,
+                        FULL ? Integer.getInteger("jblk.crash.maxStates", 10_000) : 400);
         System.out.println("[crash] qcow2 " + scenario + ": " + result.states() + " states " + result.perKind()
                 + ", host log " + recorder.log().size() + " entries, " + events.size() + " guest requests, "
                 + (checks[0] + checkEvery - 1) / checkEvery + " qemu-img checks");
