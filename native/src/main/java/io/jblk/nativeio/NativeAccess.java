@@ -16,11 +16,13 @@ final class NativeAccess {
         try {
             Linux.fdatasync(-1); // forces the bindings to link; EBADF is expected
             return null;
-        } catch (IllegalCallerException e) {
-            return "native access is not enabled for " + describeModule()
-                    + " (run java with --enable-native-access=" + grantName() + "): " + e.getMessage();
-        } catch (ExceptionInInitializerError | NoClassDefFoundError | UnsupportedOperationException e) {
+        } catch (IllegalCallerException | ExceptionInInitializerError | NoClassDefFoundError
+                 | UnsupportedOperationException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof IllegalCallerException) {
+                return "native access is not enabled for " + describeModule()
+                        + " (run java with --enable-native-access=" + grantName() + "): " + cause.getMessage();
+            }
             return "libc bindings are unavailable: " + cause;
         }
     }
