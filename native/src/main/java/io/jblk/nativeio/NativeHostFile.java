@@ -133,7 +133,7 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
     @Override
     public void truncate(long size) throws IOException {
         if (size < 0) {
-            throw new IllegalArgumentException("negative size " + size + " for " + path);
+            throw new IOException("truncate of " + path + " to negative size " + size);
         }
         requireWritable("truncate", size);
         sync("truncate", () -> {
@@ -163,7 +163,7 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
 
     private long seek(long offset, int whence, String what) throws IOException {
         if (offset < 0) {
-            throw new IllegalArgumentException("negative offset " + offset + " for " + path);
+            throw new IOException(what + " on " + path + " at negative offset " + offset);
         }
         long r = Linux.lseek(fd, offset, whence);
         if (r == -Linux.ENXIO) {
@@ -178,8 +178,9 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
     @Override
     public CompletableFuture<Long> read(long offset, MemorySegment dst) {
         Objects.requireNonNull(dst, "dst");
-        if (offset < 0) {
-            return CompletableFuture.failedFuture(new IllegalArgumentException("negative offset " + offset + " reading " + path));
+        IOException bad = badRange("read", offset, dst.byteSize());
+        if (bad != null) {
+            return CompletableFuture.failedFuture(bad);
         }
         if (!inFlight.enter()) {
             return CompletableFuture.failedFuture(new FileClosedException("read at offset " + offset, path));
@@ -219,8 +220,9 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
         if (refused != null) {
             return CompletableFuture.failedFuture(refused);
         }
-        if (offset < 0) {
-            return CompletableFuture.failedFuture(new IllegalArgumentException("negative offset " + offset + " writing " + path));
+        IOException bad = badRange("write", offset, total);
+        if (bad != null) {
+            return CompletableFuture.failedFuture(bad);
         }
         if (!inFlight.enter()) {
             return CompletableFuture.failedFuture(new FileClosedException("write at offset " + offset, path));
@@ -259,9 +261,9 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
         if (refused != null) {
             return CompletableFuture.failedFuture(refused);
         }
-        if (offset < 0 || length < 0) {
-            return CompletableFuture.failedFuture(new IllegalArgumentException(
-                    "bad range offset " + offset + " length " + length + " zeroing " + path));
+        IOException bad = badRange("zeroRange", offset, length);
+        if (bad != null) {
+            return CompletableFuture.failedFuture(bad);
         }
         if (!inFlight.enter()) {
             return CompletableFuture.failedFuture(new FileClosedException("zeroRange at offset " + offset, path));
@@ -278,9 +280,9 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
         if (refused != null) {
             return CompletableFuture.failedFuture(refused);
         }
-        if (offset < 0 || length < 0) {
-            return CompletableFuture.failedFuture(new IllegalArgumentException(
-                    "bad range offset " + offset + " length " + length + " punching " + path));
+        IOException bad = badRange("punchHole", offset, length);
+        if (bad != null) {
+            return CompletableFuture.failedFuture(bad);
         }
         if (!inFlight.enter()) {
             return CompletableFuture.failedFuture(new FileClosedException("punchHole at offset " + offset, path));
@@ -575,6 +577,18 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
         if (r < 0) {
             throw new NativeIOException("ftruncate", path, size, -1, -r);
         }
+    }
+
+    /**
+     * A range no file can have: a negative offset or length, or an end past 2^63-1. An IOException, as the kernel's
+     * EINVAL would be, because such offsets usually come from corrupt image metadata, not from a programming error.
+     */
+    private IOException badRange(String op, long offset, long length) {
+        if (offset < 0 || length < 0 || offset > Long.MAX_VALUE - length) {
+            return new IOException(op + " of " + length + " bytes at offset " + offset + " on " + path
+                    + ": outside any possible file (offset and length must be non-negative, end at most 2^63-1)");
+        }
+        return null;
     }
 
     private IOException refuseWrite(String op, long offset, long length) {

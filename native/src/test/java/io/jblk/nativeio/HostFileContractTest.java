@@ -444,6 +444,18 @@ abstract class HostFileContractTest {
         assertThrows(IOException.class, f::size);
     }
 
+    /** Offsets from corrupt metadata must fail as I/O errors, never as unchecked exceptions. */
+    @Test
+    void impossibleRangesFailWithIOException() throws Exception {
+        HostFile f = create("ranges");
+        MemorySegment buf = arena.allocate(512, 512);
+        for (CompletableFuture<?> op : List.of(f.read(-4096, buf), f.write(-1, buf), f.write(Long.MAX_VALUE - 10, buf),
+                f.read(Long.MAX_VALUE - 10, buf))) {
+            CompletionException e = assertThrows(CompletionException.class, op::join);
+            assertInstanceOf(IOException.class, e.getCause(), e.getCause().toString());
+        }
+    }
+
     @Test
     void missingFileIsReportedByName() {
         Path missing = dir.resolve("no-such-file");
