@@ -26,6 +26,8 @@ import java.util.Map;
 final class ConvertCommand extends Subcommand {
     /** Size of one read; large enough to stream, small enough to keep memory flat. */
     private static final long CHUNK = 2L << 20;
+    /** Chunks copied at the same time. */
+    private static final int WORKERS = 8;
 
     @Option(names = "-f", paramLabel = "fmt", description = "source format (probed when absent)")
     String sourceFormat;
@@ -94,13 +96,22 @@ final class ConvertCommand extends Subcommand {
 
     /**
      * Copies every extent. A fresh target already reads as zeros, so zero extents and zero runs are skipped;
-     * an existing one (-n) gets them as write-zeroes.
+     * an existing one (-n) gets them as write-zeroes. Data is read in chunks by {@link #WORKERS} threads, each
+     * with its own buffer, so reads overlap; writes go out in guest order, as qemu-img convert's (without -W), so
+     * the output is laid out sequentially on the host.
      */
     private void copy(BlockDevice src, BlockDevice dst, long sparse, boolean freshTarget) throws IOException {
         Progress bar = new Progress(out(), progress && !quiet, src.size());
+        java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
         List<Extent> extents = new ArrayList<>();
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment buffer = Buffers.allocate(arena, CHUNK);
+        try (Arena arena = Arena.ofShared();
+             var workers = java.util.concurrent.Executors.newFixedThreadPool(WORKERS)) {
+            java.util.concurrent.BlockingQueue<MemorySegment> buffers = new java.util.concurrent.ArrayBlockingQueue<>(WORKERS);
+            for (int i = 0; i < WORKERS; i++) {
+                buffers.add(Buffers.allocate(arena, CHUNK));
+            }
+            List<java.util.concurrent.Future<?>> pending = new ArrayList<>();
+            WriteOrder order = new WriteOrder();
             for (long at = 0; at < src.size(); ) {
                 long span = Math.min(1L << 30, src.size() - at);
                 extents.clear();
@@ -110,21 +121,52 @@ final class ConvertCommand extends Subcommand {
                         if (!freshTarget) {
                             Await.get(dst.writeZeroes(e.offset(), e.length(), true), target + ": zero at " + e.offset());
                         }
-                    } else {
-                        for (long off = e.offset(); off < e.end(); off += CHUNK) {
-                            long len = Math.min(CHUNK, e.end() - off);
-                            MemorySegment chunk = buffer.asSlice(0, len);
-                            Await.get(src.read(off, chunk), source + ": read at offset " + off);
-                            writeSparse(dst, off, chunk, sparse, freshTarget);
-                            bar.update(off + len);
-                        }
+                        bar.update(done.addAndGet(e.length()));
+                        continue;
                     }
-                    bar.update(e.end());
+                    for (long off = e.offset(); off < e.end(); off += CHUNK) {
+                        long chunkOffset = off;
+                        long len = Math.min(CHUNK, e.end() - off);
+                        long ticket = order.issue();
+                        pending.add(workers.submit(() -> {
+                            MemorySegment buffer = buffers.take();
+                            try {
+                                MemorySegment chunk = buffer.asSlice(0, len);
+                                Await.get(src.read(chunkOffset, chunk), source + ": read at offset " + chunkOffset);
+                                order.await(ticket);
+                                try {
+                                    writeSparse(dst, chunkOffset, chunk, sparse, freshTarget);
+                                } finally {
+                                    order.done(ticket);
+                                }
+                                bar.update(done.addAndGet(len));
+                            } finally {
+                                buffers.add(buffer);
+                            }
+                            return null;
+                        }));
+                    }
                 }
                 at += span;
+                for (var f : pending) {
+                    waitFor(f);
+                }
+                pending.clear();
+                bar.update(done.get());
             }
         }
         bar.finish();
+    }
+
+    private static void waitFor(java.util.concurrent.Future<?> f) throws IOException {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(Images.describe(e.getCause()), e.getCause());
+        }
     }
 
     /** Writes {@code chunk} at {@code offset}, leaving out aligned runs of zeros of at least {@code sparse} bytes. */
@@ -160,6 +202,27 @@ final class ConvertCommand extends Subcommand {
                     target + ": write at offset " + (offset + from));
         } else if (!freshTarget) {
             Await.get(dst.writeZeroes(offset + from, to - from, true), target + ": zero at offset " + (offset + from));
+        }
+    }
+
+    /** Tickets that let chunks read in parallel write one after another, in the order they were issued. */
+    private static final class WriteOrder {
+        private long issued;
+        private long next;
+
+        synchronized long issue() {
+            return issued++;
+        }
+
+        synchronized void await(long ticket) throws InterruptedException {
+            while (next != ticket) {
+                wait();
+            }
+        }
+
+        synchronized void done(long ticket) {
+            next = ticket + 1;
+            notifyAll();
         }
     }
 }

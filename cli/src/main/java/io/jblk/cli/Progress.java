@@ -3,7 +3,7 @@ package io.jblk.cli;
 import java.io.PrintWriter;
 import java.util.Locale;
 
-/** qemu-img's {@code -p}: "    (12.34/100%)" rewritten in place with a carriage return. */
+/** qemu-img's {@code -p}: "    (12.34/100%)" rewritten in place with a carriage return; safe from any thread. */
 final class Progress {
     private final PrintWriter out;
     private final boolean enabled;
@@ -17,7 +17,7 @@ final class Progress {
         update(0);
     }
 
-    void update(long done) {
+    synchronized void update(long done) {
         if (!enabled) {
             return;
         }
@@ -29,7 +29,7 @@ final class Progress {
         }
     }
 
-    void finish() {
+    synchronized void finish() {
         if (enabled) {
             update(total);
             out.println();
