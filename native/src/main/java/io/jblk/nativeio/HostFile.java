@@ -13,6 +13,10 @@ import java.util.concurrent.CompletableFuture;
  * <p>Callers may pass any buffer, offset and length: when the file is opened with O_DIRECT, unaligned requests go
  * through aligned bounce buffers (read-modify-write for partial blocks) inside the implementation, so callers never
  * see EINVAL for alignment. Buffers must stay alive until the returned future completes.
+ *
+ * <p>Futures may complete on any thread. The native engines complete them on fresh virtual threads, never on their
+ * own I/O threads, so a dependent stage may block or wait for further I/O. Buffers from a confined arena are
+ * accepted: such requests are served on the calling thread.
  */
 public interface HostFile extends AutoCloseable {
 

@@ -200,7 +200,9 @@ final class IoUring implements AutoCloseable {
             }
             int index = sqTail & sqMask;
             long base = index * SQE.byteSize();
-            sqes.asSlice(base, SQE.byteSize()).fill((byte) 0); // stale fields from an earlier op could be misread
+            for (long at = 0; at < SQE.byteSize(); at += 8) {
+                sqes.set(ValueLayout.JAVA_LONG, base + at, 0L); // stale fields from an earlier op could be misread
+            }
             sqes.set(ValueLayout.JAVA_BYTE, base + SQE_OPCODE, opcode);
             sqes.set(ValueLayout.JAVA_INT, base + SQE_FD, fd);
             sqes.set(ValueLayout.JAVA_LONG, base + SQE_OFF, offset);
