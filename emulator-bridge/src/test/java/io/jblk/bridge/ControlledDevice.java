@@ -21,7 +21,8 @@ final class ControlledDevice implements BlockDevice {
     private final BlockLimits limits;
     private volatile CompletableFuture<Void> gate = CompletableFuture.completedFuture(null);
     final AtomicInteger started = new AtomicInteger();
-    final AtomicInteger directReads = new AtomicInteger();
+    /** Host addresses of the buffers reads were given, in order. */
+    final java.util.List<Long> readBuffers = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     ControlledDevice(BlockDevice inner, BlockLimits limits) {
         this.inner = inner;
@@ -87,9 +88,7 @@ final class ControlledDevice implements BlockDevice {
 
     @Override
     public CompletableFuture<Void> read(long offset, MemorySegment buffer) {
-        if (buffer.isNative()) {
-            directReads.incrementAndGet();
-        }
+        readBuffers.add(buffer.address());
         return gated(() -> inner.read(offset, buffer));
     }
 

@@ -19,6 +19,28 @@ class DataPathTest {
     Path dir;
 
     @Test
+    void guestBuffersGoToTheDriverWithoutCopyUnlessTheDriverNeedsAlignment() throws Exception {
+        ControlledDevice[] held = new ControlledDevice[1];
+        try (Fixture f = new Fixture(dir, 1 << 20, null, false, 1, 16, d -> held[0] = new ControlledDevice(d,
+                new io.jblk.api.BlockLimits(4096, 0, 4096, 1 << 20, 1L << 30)))) {
+            assertTrue(f.guest.initialize(ALL_FEATURES, 1, 16));
+            long ramStart = f.ram.ram.address();
+            long ramEnd = ramStart + f.ram.ram.byteSize();
+            assertEquals(VirtioBlkRequest.S_OK, await(f.guest.read(0, 8, 8192, 2, false)).status());
+            assertEquals(2, held[0].readBuffers.size(), "one driver read per aligned guest segment");
+            for (long address : held[0].readBuffers) {
+                assertTrue(address >= ramStart && address < ramEnd, "a slice of guest RAM, not a copy");
+            }
+            held[0].readBuffers.clear();
+            assertEquals(VirtioBlkRequest.S_OK, await(f.guest.read(0, 8, 8192, 3, false)).status());
+            assertEquals(1, held[0].readBuffers.size(), "segments of 2730/2731 bytes: one bounced read");
+            long bounce = held[0].readBuffers.getFirst();
+            assertTrue(bounce < ramStart || bounce >= ramEnd, "an aligned bounce buffer outside guest RAM");
+            assertEquals(0, bounce % 4096);
+        }
+    }
+
+    @Test
     void everyRequestTypeMatchesTheShadowDisk() throws Exception {
         int size = 4 << 20;
         SplittableRandom random = SeededRandom.forTest("bridge-datapath");

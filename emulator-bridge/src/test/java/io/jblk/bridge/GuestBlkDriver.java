@@ -181,11 +181,11 @@ final class GuestBlkDriver implements AutoCloseable {
     CompletableFuture<Result> request(int queue, int type, long sector, byte[] out, int inLength, int splits,
                                       boolean indirect) {
         int dataLength = out != null ? out.length : inLength;
-        long blockSize = 512L + dataLength;
+        long blockSize = 4096L + dataLength; // data page-aligned, as a guest's page-cache pages are
         long block = ram.allocPooled(blockSize);
         long header = block;
         long status = block + 16;
-        long data = dataLength > 0 ? block + 512 : 0;
+        long data = dataLength > 0 ? block + 4096 : 0;
         MemorySegment h = ram.at(header, 16);
         h.set(GuestMemory.U32, 0, type);
         h.set(GuestMemory.U32, 4, 0);
