@@ -34,7 +34,7 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
     static final Executor COMPLETER = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("jblk-complete-", 0).factory());
 
-    private enum ZeroStrategy { ZERO_RANGE, PUNCH_HOLE, WRITE_ZEROS }
+    enum ZeroStrategy { ZERO_RANGE, PUNCH_HOLE, WRITE_ZEROS }
 
     protected final FileHandle file;
     protected final Path path;
@@ -316,6 +316,16 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
     @Override
     public String toString() {
         return "HostFile[" + path + ", " + engineName() + (direct ? ", O_DIRECT" : "") + "]";
+    }
+
+    /** The zeroing strategy currently in use (the first one the file system has not refused). */
+    ZeroStrategy zeroStrategy() {
+        return zeroStrategy;
+    }
+
+    /** For tests: start the strategy chain further down, as a file system refusing the earlier ones would. */
+    void skipZeroStrategiesBefore(ZeroStrategy first) {
+        zeroStrategy = first;
     }
 
     // ---- the slow path: bounce buffers, read-modify-write, zeroing ----
