@@ -12,7 +12,8 @@ import java.util.concurrent.Callable;
         description = "Disk images with qemu-img's and qemu-io's habits, served by jblk's drivers.",
         subcommands = {CreateCommand.class, InfoCommand.class, MapCommand.class, CompareCommand.class,
                 IoCommand.class, CheckCommand.class, ResizeCommand.class, ConvertCommand.class,
-                BenchCommand.class, DemoCommand.class, SnapshotCommand.class})
+                BenchCommand.class, DemoCommand.class, SnapshotCommand.class,
+                ServeCommand.class})
 public final class Main implements Callable<Integer> {
 
     @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT, description = "print stack traces of errors")

@@ -1,0 +1,69 @@
+package io.jblk.cli;
+
+import io.jblk.api.BlockDevice;
+import io.jblk.nbd.NbdServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+
+/** {@code jblk serve}: exports an image over NBD, with qemu-nbd's flag names. */
+@Command(name = "serve", description = "Export a disk image over NBD (like qemu-nbd).")
+final class ServeCommand extends Subcommand {
+    @Option(names = {"-f", "--format"}, description = "image format (probed when absent; pass it for guest-written "
+            + "images)") String format;
+    @Option(names = {"-r", "--read-only"}, description = "export read-only") boolean readOnly;
+    @Option(names = {"-k", "--socket"}, paramLabel = "PATH", description = "listen on this Unix-domain socket")
+    Path socket;
+    @Option(names = {"-b", "--bind"}, description = "TCP address to listen on (default ${DEFAULT-VALUE})",
+            defaultValue = "127.0.0.1") String bind;
+    @Option(names = {"-p", "--port"}, description = "TCP port (default ${DEFAULT-VALUE})",
+            defaultValue = "" + NbdServer.DEFAULT_PORT) int port;
+    @Option(names = {"-x", "--export-name"}, description = "export name (default: empty)", defaultValue = "")
+    String exportName;
+    @Option(names = {"-D", "--description"}, description = "export description") String description;
+    @Option(names = {"-e", "--shared"}, description = "simultaneous clients (default ${DEFAULT-VALUE})",
+            defaultValue = "1") int shared;
+    @Option(names = {"-t", "--persistent"}, description = "keep serving after the last client disconnects")
+    boolean persistent;
+    @Option(names = "--cache", description = "none or writeback (default ${DEFAULT-VALUE})",
+            defaultValue = "writeback") String cache;
+    @Option(names = "--discard", description = "unmap or ignore (default ${DEFAULT-VALUE}, as qemu-nbd)",
+            defaultValue = "ignore") String discard;
+    @Parameters(index = "0", paramLabel = "FILE") Path file;
+
+    @Override
+    public Integer call() throws Exception {
+        boolean unmap = switch (discard) {
+            case "unmap", "on" -> true;
+            case "ignore", "off" -> false;
+            default -> throw new CliException("unknown --discard mode '" + discard + "' (expected unmap or ignore)");
+        };
+        if (shared < 1) {
+            throw new CliException("--shared must be at least 1, got " + shared);
+        }
+        if (format == null) {
+            err().println("jblk serve: WARNING: probing the format of " + file
+                    + "; pass -f for images a guest can write");
+        }
+        try (BlockDevice device = Images.open(file, format, readOnly, cache, null)) {
+            NbdServer.Builder builder = NbdServer.builder().device(device).exportName(exportName)
+                    .description(description).readOnly(readOnly).unmap(unmap).maxConnections(shared)
+                    .persistent(persistent);
+            if (socket != null) {
+                builder.unixSocket(socket);
+            } else {
+                builder.tcp(bind, port);
+            }
+            try (NbdServer server = builder.build().start()) {
+                Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+                err().println("jblk serve: exporting " + file + " (" + device.size() + " bytes) as '"
+                        + exportName + "' on " + server.address());
+                err().flush();
+                server.awaitTermination();
+            }
+        }
+        return 0;
+    }
+}
