@@ -456,6 +456,23 @@ abstract class HostFileContractTest {
         }
     }
 
+    /** A kernel refusal (EFBIG: past ext4's 16 TiB limit) arrives as a typed error naming call, file and errno. */
+    @Test
+    void kernelErrorsAreTypedAndNamed() throws Exception {
+        HostFile f = create("efbig");
+        long far = 1L << 50;
+        CompletionException e = assertThrows(CompletionException.class,
+                () -> f.write(far, nativeBytes(new byte[4096], 0)).join());
+        assertInstanceOf(IOException.class, e.getCause());
+        if (!expectedEngine().equals("filechannel")) {
+            NativeIOException n = assertInstanceOf(NativeIOException.class, e.getCause(), e.getCause().toString());
+            assertEquals("EFBIG", n.errnoName());
+            assertEquals(f.path(), n.path());
+            assertTrue(n.getMessage().contains("write") && n.getMessage().contains(String.valueOf(far)), n.getMessage());
+        }
+        assertEquals(0, f.size(), "a refused write must not change the size");
+    }
+
     @Test
     void missingFileIsReportedByName() {
         Path missing = dir.resolve("no-such-file");
