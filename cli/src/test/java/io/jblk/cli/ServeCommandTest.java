@@ -1,0 +1,73 @@
+package io.jblk.cli;
+
+import io.jblk.api.testing.ExternalTool;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code jblk serve} with qemu-nbd's flags, used by qemu-io and nbdinfo. */
+@Timeout(120)
+class ServeCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void servesUntilTheClientLeavesWithoutPersistent() throws Exception {
+        ExternalTool.assumeAvailable("qemu-img", "qemu-io", "nbdinfo");
+        Path image = dir.resolve("disk.qcow2");
+        Cli.qemuImg("create", "-f", "qcow2", image.toString(), "16M").ok();
+        Cli.qemuIo("-f", "qcow2", "-c", "write -P 0x3c 1M 64k", image.toString()).ok();
+        Path sock = dir.resolve("s.sock");
+        CompletableFuture<Cli.Result> serve = CompletableFuture.supplyAsync(() ->
+                Cli.jblk("serve", "-f", "qcow2", "-k", sock.toString(), "-x", "disk", "--discard", "unmap",
+                        image.toString()));
+        for (int i = 0; i < 1000 && !Files.exists(sock) && !serve.isDone(); i++) {
+            Thread.sleep(10);
+        }
+        assertTrue(Files.exists(sock), () -> "no socket; serve ended with " + serve.getNow(null));
+        String out = Cli.qemuIo("-f", "raw", "nbd+unix:///disk?socket=" + sock, "-c", "read -P 0x3c 1M 64k",
+                "-c", "write -P 0x5d 4M 8k", "-c", "read -P 0x5d 4M 8k").ok().stdout();
+        assertFalse(out.contains("Pattern verification failed"), out);
+        // Without -t the server stops once its only client is gone, removing its socket.
+        Cli.Result result = serve.get(60, TimeUnit.SECONDS).expect(0);
+        assertTrue(result.stderr().contains("exporting"), result.stderr());
+        assertFalse(Files.exists(sock));
+        Cli.qemuImg("check", "-f", "qcow2", image.toString()).ok();
+        String after = Cli.qemuIo("-f", "qcow2", "-c", "read -P 0x5d 4M 8k", image.toString()).ok().stdout();
+        assertFalse(after.contains("Pattern verification failed"), after);
+    }
+
+    @Test
+    void readOnlyFlagReachesClients() throws Exception {
+        ExternalTool.assumeAvailable("qemu-img", "nbdinfo");
+        Path image = dir.resolve("disk.raw");
+        Cli.qemuImg("create", "-f", "raw", image.toString(), "1M").ok();
+        Path sock = dir.resolve("ro.sock");
+        CompletableFuture<Cli.Result> serve = CompletableFuture.supplyAsync(() ->
+                Cli.jblk("serve", "-r", "-f", "raw", "-k", sock.toString(), image.toString()));
+        for (int i = 0; i < 1000 && !Files.exists(sock) && !serve.isDone(); i++) {
+            Thread.sleep(10);
+        }
+        String json = ExternalTool.run("nbdinfo", "--json", "nbd+unix:///?socket=" + sock).ok().stdout();
+        assertTrue(json.contains("\"is_read_only\": true"), json);
+        assertTrue(json.contains("\"export-size\": 1048576"), json);
+        serve.get(60, TimeUnit.SECONDS).expect(0);
+    }
+
+    @Test
+    void badOptionsAreReported() {
+        Cli.Result r = Cli.jblk("serve", "--discard", "maybe", "-k", dir.resolve("x.sock").toString(),
+                dir.resolve("none.raw").toString());
+        assertEquals(1, r.exitCode(), r.stderr());
+        assertTrue(r.stderr().contains("maybe"), r.stderr());
+    }
+}
