@@ -91,7 +91,11 @@ public final class ZeroWriter {
             mapper.validate(cluster, entry);
             SubclusterType type = entry.type(index, geometry.extendedL2(), image.hasExternalData());
             boolean zeroOrUnallocated = type.readsAsZero() || type.isUnallocated();
-            if (zeroOrUnallocated && image.header().version() >= 3
+            if (image.header().version() < 3) {
+                // v2 zeroizes by discarding when there is no backing file (QEMU): an unallocated cluster already
+                // reads as zero and stays unallocated; anything else gets real zeros.
+                widened = !backing.exists() && type.isUnallocated();
+            } else if (zeroOrUnallocated
                     && (type.readsAsZero() || (backing.readsAsZero(scStart, pos - scStart)
                     && backing.readsAsZero(pos + length, scEnd - pos - length)))) {
                 if (geometry.extendedL2()) {
