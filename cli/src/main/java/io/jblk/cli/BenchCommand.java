@@ -55,11 +55,19 @@ final class BenchCommand extends Subcommand {
     boolean quiet;
     @Option(names = {"-U", "--force-share"}, description = "accepted for compatibility")
     boolean forceShare;
-    @Parameters(index = "0", paramLabel = "FILE")
+    @Option(names = "--seed-table", description = "run the seed experiment instead (same as 'jblk demo')")
+    boolean seedTable;
+    @Parameters(index = "0", paramLabel = "FILE", arity = "0..1")
     Path file;
 
     @Override
     public Integer call() throws IOException {
+        if (seedTable) {
+            return spec.commandLine().getParent().getSubcommands().get("demo").execute();
+        }
+        if (file == null) {
+            throw new CliException("bench: Expecting one image file name");
+        }
         int bufSize = (int) Sizes.parse(size);
         long stepSize = step == null ? bufSize : Sizes.parse(step);
         long first = Sizes.parse(offset);

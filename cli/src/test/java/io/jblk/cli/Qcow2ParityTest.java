@@ -164,6 +164,21 @@ class Qcow2ParityTest {
         Cli.Result j = Cli.jblk("compare", base.toString(), image.toString());
         assertEquals(q.exitCode(), j.exitCode());
         assertEquals(q.stdout(), j.stdout());
+
+        Path empty = dir.resolve("empty.qcow2");
+        Path hole = dir.resolve("hole.raw");
+        Path bigger = dir.resolve("bigger.qcow2");
+        Cli.qemuImg("create", "-f", "qcow2", empty.toString(), "4M").ok();
+        Cli.qemuImg("create", "-f", "raw", hole.toString(), "4M").ok();
+        Cli.qemuImg("create", "-f", "qcow2", bigger.toString(), "5M").ok();
+        for (String[] args : new String[][]{{"compare", empty.toString(), hole.toString()},
+                {"compare", "-s", empty.toString(), hole.toString()}, {"compare", "-s", hole.toString(), empty.toString()},
+                {"compare", empty.toString(), bigger.toString()}, {"compare", "-s", empty.toString(), bigger.toString()}}) {
+            ExternalTool.Result qemu = Cli.qemuImg(args);
+            Cli.Result jblk = Cli.jblk(args);
+            assertEquals(qemu.exitCode(), jblk.exitCode(), String.join(" ", args));
+            assertEquals(qemu.stdout(), jblk.stdout(), String.join(" ", args));
+        }
     }
 
     @Test
