@@ -119,10 +119,24 @@ class Qcow2ParityTest {
         Cli.assertSameFields(q, j, "check corrupt.qcow2");
 
         for (String mode : new String[]{"leaks", "all"}) {
-            Path fixedByUs = dir.resolve("us-" + mode + ".qcow2");
-            Files.copy(leaky, fixedByUs);
-            Cli.jblk("check", "-r", mode, fixedByUs.toString()).expect(0);
-            Cli.qemuImg("check", fixedByUs.toString()).ok();
+            for (String output : new String[]{"json", "human"}) {
+                Path fixedByUs = dir.resolve("us-" + mode + output + ".qcow2");
+                Path fixedByQemu = dir.resolve("qemu-" + mode + output + ".qcow2");
+                Files.copy(leaky, fixedByUs);
+                Files.copy(leaky, fixedByQemu);
+                Cli.Result ours = Cli.jblk("check", "-r", mode, "--output=" + output, fixedByUs.toString()).expect(0);
+                String theirs = Cli.qemuImg("check", "-r", mode, "--output=" + output, fixedByQemu.toString()).ok().stdout();
+                if (output.equals("json")) {
+                    Map<String, Object> qr = new java.util.LinkedHashMap<>((Map<String, Object>) Cli.parse(theirs));
+                    Map<String, Object> jr = new java.util.LinkedHashMap<>((Map<String, Object>) Cli.parse(ours.stdout()));
+                    qr.remove("filename");
+                    jr.remove("filename");
+                    Cli.assertSameFields(qr, jr, "check -r " + mode);
+                } else {
+                    assertEquals(theirs, ours.stdout(), "check -r " + mode);
+                }
+                Cli.qemuImg("check", fixedByUs.toString()).ok();
+            }
         }
     }
 
