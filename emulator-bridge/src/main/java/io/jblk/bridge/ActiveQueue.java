@@ -102,6 +102,11 @@ final class ActiveQueue {
         } catch (BlkRequestException e) {
             LOG.log(System.Logger.Level.WARNING, "virtio-blk queue {0} head {1}: {2}", index, head, e.getMessage());
             complete(new Completion(head, e.statusByte(), e.status(), 0));
+        } catch (RuntimeException e) {
+            // A bug here must cost one request, not the emulator, and must not leave it counted in flight
+            // (reset waits for that count).
+            LOG.log(System.Logger.Level.ERROR, "virtio-blk queue " + index + " head " + head + ": internal error", e);
+            complete(new Completion(head, null, VirtioBlkRequest.S_IOERR, 0));
         }
     }
 

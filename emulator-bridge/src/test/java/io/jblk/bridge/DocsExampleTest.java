@@ -34,6 +34,18 @@ class DocsExampleTest {
     }
 
     @Test
+    void openProbesTheFormatWhenNoneIsGiven() throws Exception {
+        Path image = dir.resolve("probed.img");
+        BlockDrivers.create(image, "qcow2", CreateOptions.builder(1 << 20).option("extended_l2", "on").build());
+        try (GuestRam ram = new GuestRam(1 << 20);
+             VirtioMmioTransport disk = VirtioBlkDevice.open(image, null, io.jblk.api.OpenOptions.defaults(),
+                     ram.memory).buildMmio(level -> { })) {
+            assertEquals("qcow2", disk.device().blockDevice().info().format());
+            assertEquals((1 << 20) / 512, disk.read(VirtioMmioTransport.CONFIG, 8), "capacity of the qcow2 disk");
+        }
+    }
+
+    @Test
     void exampleServesAGuest() throws Exception {
         assertTrue(EmbeddingExample.formats().containsAll(java.util.List.of("qcow2", "raw")));
         Path image = dir.resolve("disk.qcow2");
