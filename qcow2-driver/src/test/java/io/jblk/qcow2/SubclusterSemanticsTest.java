@@ -384,6 +384,36 @@ class SubclusterSemanticsTest {
         assertSameAsQemu(p, SIZE);
     }
 
+    @ParameterizedTest(name = "extended_l2={0}")
+    @ValueSource(strings = {"on", "off"})
+    void copyOnWriteFromACompressedQcow2Backing(String ext) throws Exception {
+        // A zstd-compressed qcow2 base (qemu-img convert -c) under two identical overlays.
+        Path src = dir.resolve("src.raw");
+        byte[] b = new byte[(int) SIZE];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (byte) ((i >>> 10) * 7 + (i & 0x3f));
+        }
+        Files.write(src, b);
+        qemuImgOk("convert", "-q", "-c", "-f", "raw", "-O", "qcow2", "-o", "compression_type=zstd", src.toString(),
+                dir.resolve("base.qcow2").toString());
+        Pair p = new Pair(dir.resolve("q.qcow2"), dir.resolve("j.qcow2"));
+        for (Path img : List.of(p.qemu(), p.jblk())) {
+            qemuImgOk("create", "-q", "-f", "qcow2", "-o", "extended_l2=" + ext, "-F", "qcow2", "-b", "base.qcow2",
+                    img.toString(), Long.toString(SIZE));
+        }
+        List<Op> ops = List.of(write(3072, 512, 0x11), write(CS + 100 * 512, 8192, 0x12), zero(2L * CS + 512, 1024),
+                zero(3L * CS + SC, SC), write(5L * CS - 1024, 2048, 0x13), zeroUnmap(6L * CS, CS),
+                discard(7L * CS, CS));
+        qemuIo(p.qemu(), ops.stream().map(Op::qemuIo).toArray(String[]::new));
+        try (Qcow2Device d = openJblk(p.jblk(), "cluster")) {
+            for (Op op : ops) {
+                op.jblk(d);
+            }
+        }
+        assertSameAsQemu(p, SIZE);
+        Qcow2Images.assertReadsLikeQemu(p.jblk(), dir);
+    }
+
     // ---- random request sequences, QEMU against jblk ----
 
     @ParameterizedTest(name = "-o {0} backing={1}")
