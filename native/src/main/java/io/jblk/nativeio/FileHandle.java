@@ -141,6 +141,15 @@ final class FileHandle {
             synchronized (HOLDERS) {
                 HOLDERS.computeIfPresent(lockKey, (k, n) -> n > 1 ? n - 1 : null);
             }
+            // Unlock explicitly: close(2) drops an OFD lock only with the last reference to the open file, and
+            // io_uring releases its references to completed requests' files asynchronously (deferred fput), so a
+            // reopen right after close would otherwise sometimes find the file still locked.
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment flock = arena.allocate(Linux.FLOCK);
+                flock.set(java.lang.foreign.ValueLayout.JAVA_SHORT, Linux.offsetOf(Linux.FLOCK, "l_type"), Linux.F_UNLCK);
+                flock.set(java.lang.foreign.ValueLayout.JAVA_SHORT, Linux.offsetOf(Linux.FLOCK, "l_whence"), Linux.SEEK_SET);
+                Linux.fcntl(fd, Linux.F_OFD_SETLK, flock);
+            }
         }
         int r = Linux.close(fd);
         if (r < 0) {

@@ -57,6 +57,7 @@ final class Linux {
     static final int F_OFD_SETLK = 37;
     static final short F_RDLCK = 0;
     static final short F_WRLCK = 1;
+    static final short F_UNLCK = 2;
     static final short SEEK_SET = 0;
 
     // mmap(2), asm-generic/mman-common.h.
