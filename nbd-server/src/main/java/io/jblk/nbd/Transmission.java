@@ -1,7 +1,6 @@
 package io.jblk.nbd;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Semaphore;
@@ -17,12 +16,11 @@ final class Transmission {
     static final int IN_FLIGHT_BUDGET = 2 * Nbd.MAX_PAYLOAD;
     /** Budget charged per request on top of its payload, which also caps the number in flight. */
     static final int REQUEST_OVERHEAD = 4096;
-    /** Buffers are page aligned so drivers using O_DIRECT can use them without a bounce copy. */
-    private static final long BUFFER_ALIGNMENT = 4096;
 
     private final Connection conn;
     private final Commands commands;
     private final Semaphore budget = new Semaphore(IN_FLIGHT_BUDGET);
+    private final BufferPool buffers = new BufferPool();
 
     Transmission(Connection conn, Handshake.Session session) {
         this.conn = conn;
@@ -38,6 +36,7 @@ final class Transmission {
             serve();
         } finally {
             budget.acquireUninterruptibly(IN_FLIGHT_BUDGET);
+            buffers.close(); // nothing is in flight any more
         }
     }
 
@@ -71,34 +70,41 @@ final class Transmission {
         boolean payload = r.type() == Nbd.CMD_READ || r.type() == Nbd.CMD_WRITE;
         int cost = REQUEST_OVERHEAD + (payload ? (int) r.length() : 0);
         budget.acquireUninterruptibly(cost);
-        Arena arena = Arena.ofShared();
+        BufferPool.Buffer held = null;
         boolean started = false;
         try {
-            MemorySegment buffer;
-            try {
-                buffer = payload ? arena.allocate(r.length(), BUFFER_ALIGNMENT) : MemorySegment.NULL;
-            } catch (OutOfMemoryError e) {
-                if (r.type() == Nbd.CMD_WRITE) {
-                    conn.skip(r.length());
+            MemorySegment buffer = MemorySegment.NULL;
+            if (payload) {
+                try {
+                    held = buffers.take(r.length());
+                    buffer = held.segment();
+                } catch (OutOfMemoryError e) {
+                    if (r.type() == Nbd.CMD_WRITE) {
+                        conn.skip(r.length());
+                    }
+                    conn.send(commands.error(r, Nbd.ENOMEM, "no memory for a " + r.length() + "-byte buffer"));
+                    return;
                 }
-                conn.send(commands.error(r, Nbd.ENOMEM, "no memory for a " + r.length() + "-byte buffer"));
-                return;
             }
             if (r.type() == Nbd.CMD_WRITE) {
                 conn.readFully(buffer.asByteBuffer());
             }
+            MemorySegment data = buffer;
+            BufferPool.Buffer owned = held;
             Thread.ofVirtual().name("nbd-" + Nbd.commandName(r.type()).toLowerCase(java.util.Locale.ROOT))
-                    .start(() -> respond(r, buffer, arena, cost));
+                    .start(() -> respond(r, data, owned, cost));
             started = true;
         } finally {
             if (!started) {
-                arena.close();
+                if (held != null) {
+                    buffers.release(held);
+                }
                 budget.release(cost);
             }
         }
     }
 
-    private void respond(Wire.Request r, MemorySegment buffer, Arena arena, int cost) {
+    private void respond(Wire.Request r, MemorySegment buffer, BufferPool.Buffer held, int cost) {
         try {
             ByteBuffer[] reply;
             try {
@@ -114,7 +120,9 @@ final class Transmission {
             // The client went away; the reader notices too and ends the connection.
             conn.shutdownInput();
         } finally {
-            arena.close();
+            if (held != null) {
+                buffers.release(held);
+            }
             budget.release(cost);
         }
     }
