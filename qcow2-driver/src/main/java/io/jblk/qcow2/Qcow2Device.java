@@ -86,7 +86,7 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
     @Override
     public List<io.jblk.api.SnapshotLister.SnapshotInfo> snapshotList() {
         return snapshots().stream().map(s -> new io.jblk.api.SnapshotLister.SnapshotInfo(s.id(), s.name(),
-                s.vmStateSize(), s.dateSeconds(), s.dateNanoseconds(), s.vmClockNanoseconds(), -1)).toList();
+                s.vmStateSize(), s.dateSeconds(), s.dateNanoseconds(), s.vmClockNanoseconds(), s.icount())).toList();
     }
 
     @Override
@@ -245,14 +245,17 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
     public ImageInfo info() throws IOException {
         Qcow2Header h = image.header();
         Map<String, Object> specific = new LinkedHashMap<>();
+        // Field set and order as qemu-img 7.2: v2 images report only compat, compression type and refcount width.
         specific.put("compat", h.version() == 2 ? "0.10" : "1.1");
+        specific.put("compression-type", h.compressionTypeName());
         if (h.version() >= 3) {
-            specific.put("compression-type", h.compressionTypeName());
             specific.put("lazy-refcounts", h.hasLazyRefcounts());
         }
         specific.put("refcount-bits", h.refcountBits());
-        specific.put("corrupt", h.isCorrupt() || image.corruption() != null);
-        specific.put("extended-l2", h.isExtendedL2());
+        if (h.version() >= 3) {
+            specific.put("corrupt", h.isCorrupt() || image.corruption() != null);
+            specific.put("extended-l2", h.isExtendedL2());
+        }
         if (h.dataFile() != null) {
             specific.put("data-file", h.dataFile());
             specific.put("data-file-raw", h.isDataFileRaw());

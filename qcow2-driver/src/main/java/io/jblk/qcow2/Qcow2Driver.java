@@ -42,6 +42,24 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
         return 0;
     }
 
+    /** The options of {@code jblk create -f qcow2 -o help}, with qemu-img's names and wording. */
+    @Override
+    public List<OptionHelp> createOptionHelp() {
+        return List.of(
+                new OptionHelp("backing_file", "str", "File name of a base image"),
+                new OptionHelp("backing_fmt", "str", "Image format of the base image"),
+                new OptionHelp("cluster_size", "size", "qcow2 cluster size"),
+                new OptionHelp("compat", "str", "Compatibility level (v2 [0.10] or v3 [1.1])"),
+                new OptionHelp("compression_type", "str", "Compression method used for image cluster compression"),
+                new OptionHelp("data_file", "str", "File name of an external data file"),
+                new OptionHelp("data_file_raw", "bool (on/off)", "The external data file must stay valid as a raw image"),
+                new OptionHelp("extended_l2", "bool (on/off)", "Extended L2 tables"),
+                new OptionHelp("lazy_refcounts", "bool (on/off)", "Postpone refcount updates"),
+                new OptionHelp("preallocation", "str", "Preallocation mode (allowed values: off, metadata, falloc, full)"),
+                new OptionHelp("refcount_bits", "num", "Width of a reference count entry in bits"),
+                new OptionHelp("size", "size", "Virtual disk size"));
+    }
+
     @Override
     public void create(Path path, CreateOptions options) throws IOException {
         create(path, options, HostFileOpener.DEFAULT);

@@ -12,7 +12,7 @@ import java.util.List;
  * their clusters are shared with the active image) but does not create or apply them.
  */
 public record Snapshot(long l1TableOffset, int l1Size, String id, String name, long dateSeconds,
-                       long dateNanoseconds, long vmClockNanoseconds, long vmStateSize, long diskSize) {
+                       long dateNanoseconds, long vmClockNanoseconds, long vmStateSize, long diskSize, long icount) {
     /** QEMU's limit on the sum of snapshot table entry sizes. */
     public static final long MAX_TABLE_BYTES = 64L << 20;
     private static final int FIXED_PART = 40;
@@ -50,6 +50,7 @@ public record Snapshot(long l1TableOffset, int l1Size, String id, String name, l
             if (extraSize >= 16) {
                 diskSize = b.getLong(extra + 8);
             }
+            long icount = extraSize >= 24 ? b.getLong(extra + 16) : -1; // -1: not recorded (QEMU's "no icount")
             if (l1Size * 8 > Qcow2Header.MAX_L1_BYTES) {
                 throw ImageFormatException.field("snapshot " + i + " l1_size", l1Size, "at most "
                         + Qcow2Header.MAX_L1_BYTES / 8);
@@ -61,7 +62,7 @@ public record Snapshot(long l1TableOffset, int l1Size, String id, String name, l
             int strings = (int) (extra + extraSize);
             String id = new String(table, strings, idLength, StandardCharsets.UTF_8);
             String name = new String(table, strings + idLength, nameLength, StandardCharsets.UTF_8);
-            out.add(new Snapshot(l1Offset, (int) l1Size, id, name, seconds, nanos, vmClock, vmState, diskSize));
+            out.add(new Snapshot(l1Offset, (int) l1Size, id, name, seconds, nanos, vmClock, vmState, diskSize, icount));
             at = (int) ((entryEnd + 7) & ~7L);
         }
         return out;
