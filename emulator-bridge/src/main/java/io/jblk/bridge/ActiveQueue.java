@@ -19,6 +19,7 @@ final class ActiveQueue {
     private record Completion(int head, MemorySegment statusByte, int status, int written) {
     }
 
+    private final GuestErrorLog errors;
     private final int index;
     private final SplitVirtqueue ring;
     private final ChainWalker walker;
@@ -28,7 +29,8 @@ final class ActiveQueue {
     private final AtomicInteger wip = new AtomicInteger();
     private boolean closed; // guarded by this
 
-    ActiveQueue(int index, SplitVirtqueue ring, ChainWalker walker, VirtioBlkDevice device) {
+    ActiveQueue(int index, SplitVirtqueue ring, ChainWalker walker, VirtioBlkDevice device, GuestErrorLog errors) {
+        this.errors = errors;
         this.index = index;
         this.ring = ring;
         this.walker = walker;
@@ -89,18 +91,17 @@ final class ActiveQueue {
                     Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause()
                             != null ? error.getCause() : error;
                     int status = cause instanceof BlkRequestException b ? b.status() : VirtioBlkRequest.S_IOERR;
-                    LOG.log(System.Logger.Level.WARNING, "virtio-blk queue {0} head {1}: {2}", index, head,
-                            cause.toString());
+                    errors.report(index, head, cause.toString());
                     complete(new Completion(head, request.status(), status, 0));
                 }
             });
         } catch (DescriptorChainException e) {
-            LOG.log(System.Logger.Level.WARNING, "virtio-blk queue {0} head {1}: {2}", index, head, e.getMessage());
+            errors.report(index, head, e.getMessage());
             MemorySegment last = e.statusByte();
             complete(new Completion(head, last == null ? null : last.asSlice(last.byteSize() - 1, 1),
                     VirtioBlkRequest.S_IOERR, 0));
         } catch (BlkRequestException e) {
-            LOG.log(System.Logger.Level.WARNING, "virtio-blk queue {0} head {1}: {2}", index, head, e.getMessage());
+            errors.report(index, head, e.getMessage());
             complete(new Completion(head, e.statusByte(), e.status(), 0));
         } catch (RuntimeException e) {
             // A bug here must cost one request, not the emulator, and must not leave it counted in flight

@@ -46,6 +46,7 @@ public final class VirtioBlkDevice implements AutoCloseable {
     private final byte[] configBytes;
     private final long deviceFeatures;
     private final InterruptSink sink;
+    private final GuestErrorLog errors = new GuestErrorLog();
 
     private final QueueSettings[] queues;
     private int status;
@@ -245,7 +246,7 @@ public final class VirtioBlkDevice implements AutoCloseable {
                     SplitVirtqueue ring = new SplitVirtqueue(memory, q.size, q.desc, q.driver, q.device,
                             VirtioBlkFeatures.has(driverFeatures, VirtioBlkFeatures.RING_EVENT_IDX));
                     q.active = new ActiveQueue(queue, ring, new ChainWalker(memory,
-                            VirtioBlkFeatures.has(driverFeatures, VirtioBlkFeatures.RING_INDIRECT_DESC)), this);
+                            VirtioBlkFeatures.has(driverFeatures, VirtioBlkFeatures.RING_INDIRECT_DESC)), this, errors);
                 } catch (VirtqueueException e) {
                     fault = "queue " + queue + ": " + e.getMessage();
                 }
@@ -376,6 +377,11 @@ public final class VirtioBlkDevice implements AutoCloseable {
                 idle.notifyAll();
             }
         }
+    }
+
+    /** Guest requests answered with IOERR or UNSUPP (or returned without a status) since the device was built. */
+    public long guestErrors() {
+        return errors.count();
     }
 
     /** Requests handed to the block device and not yet completed. */

@@ -34,6 +34,11 @@ public final class VirtioMmioTransport implements AutoCloseable {
     public static final int QUEUE_DRIVER_HIGH = 0x094;
     public static final int QUEUE_DEVICE_LOW = 0x0a0;
     public static final int QUEUE_DEVICE_HIGH = 0x0a4;
+    public static final int SHM_SEL = 0x0ac;
+    public static final int SHM_LEN_LOW = 0x0b0;
+    public static final int SHM_LEN_HIGH = 0x0b4;
+    public static final int SHM_BASE_LOW = 0x0b8;
+    public static final int SHM_BASE_HIGH = 0x0bc;
     public static final int CONFIG_GENERATION = 0x0fc;
     public static final int CONFIG = 0x100;
     /** Size of the MMIO window to map. */
@@ -100,6 +105,8 @@ public final class VirtioMmioTransport implements AutoCloseable {
             case QUEUE_DRIVER_HIGH -> high(device.queueDriverAddress(queueSel()));
             case QUEUE_DEVICE_LOW -> low(device.queueDeviceAddress(queueSel()));
             case QUEUE_DEVICE_HIGH -> high(device.queueDeviceAddress(queueSel()));
+            // no shared memory regions: the spec's "does not exist" answer is an all-ones length and base
+            case SHM_LEN_LOW, SHM_LEN_HIGH, SHM_BASE_LOW, SHM_BASE_HIGH -> 0xFFFF_FFFFL;
             default -> 0;
         };
     }

@@ -65,6 +65,9 @@ class LifecycleTest {
             assertEquals(S_OK, await(g.read(q, q * 8, 4096, 1, false)).status(), "queue " + q);
         }
         assertEquals(0, g.reg(0x0c0), "unknown register reads 0");
+        assertEquals(-1, g.reg(SHM_LEN_LOW), "no shared memory region: all-ones length");
+        assertEquals(-1, g.reg(SHM_LEN_HIGH));
+        assertEquals(0, g.mmio.read(STATUS, 2), "a 2-byte access to a 32-bit register is ignored");
     }
 
     @Test

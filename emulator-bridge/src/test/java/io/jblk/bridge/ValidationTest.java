@@ -326,6 +326,7 @@ class ValidationTest {
         assertEquals(S_UNSUPP, await(f.guest.request(0, 99, 0, null, 0, 1, false)).status());
         assertEquals(S_UNSUPP, await(f.guest.request(0, 10, 0, null, 512, 1, false)).status(), "GET_LIFETIME");
         assertStillServes();
+        assertEquals(2, f.device().guestErrors(), "each refused request is counted (and logged)");
     }
 
     @Test
