@@ -7,6 +7,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /** {@code jblk serve}: exports an image over NBD, with qemu-nbd's flag names. */
 @Command(name = "serve", description = "Export a disk image over NBD (like qemu-nbd).")
@@ -47,6 +49,8 @@ final class ServeCommand extends Subcommand {
             err().println("jblk serve: WARNING: probing the format of " + file
                     + "; pass -f for images a guest can write");
         }
+        // On SIGINT/SIGTERM the hook stops the server and waits until the device below is flushed and closed.
+        CountDownLatch closed = new CountDownLatch(1);
         try (BlockDevice device = Images.open(file, format, readOnly, cache, null)) {
             NbdServer.Builder builder = NbdServer.builder().device(device).exportName(exportName)
                     .description(description).readOnly(readOnly).unmap(unmap).maxConnections(shared)
@@ -57,12 +61,27 @@ final class ServeCommand extends Subcommand {
                 builder.tcp(bind, port);
             }
             try (NbdServer server = builder.build().start()) {
-                Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+                Thread hook = new Thread(() -> {
+                    server.close();
+                    try {
+                        closed.await(30, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                Runtime.getRuntime().addShutdownHook(hook);
                 err().println("jblk serve: exporting " + file + " (" + device.size() + " bytes) as '"
                         + exportName + "' on " + server.address());
                 err().flush();
                 server.awaitTermination();
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException e) {
+                    // already shutting down: the hook is waiting for the latch below
+                }
             }
+        } finally {
+            closed.countDown();
         }
         return 0;
     }
