@@ -107,6 +107,9 @@ public final class HostileCorpus {
             Bytes.put(b, HeaderField.BACKING_FILE_OFFSET, 1024);
             Bytes.put(b, HeaderField.BACKING_FILE_SIZE, 1024);
         }, "backing"));
+        // found by fuzzing: a backing_file_size with bit 31 set is negative as a Java int
+        all.add(mutate(backed, "backing-size-negative", Qemu.REFUSES_OPEN, Jblk.REFUSE_OPEN,
+                b -> Bytes.put(b, HeaderField.BACKING_FILE_SIZE, 0xff920000L), "backing"));
         all.add(mutate(backed, "backing-offset-past-cluster", Qemu.REFUSES_OPEN, Jblk.REFUSE_OPEN,
                 b -> Bytes.put(b, HeaderField.BACKING_FILE_OFFSET, c + 1), "backing"));
         all.add(new HostileCase("backing-self", List.of("backing", "loop", "itself"), Qemu.NOT_RUN, Jblk.REFUSE_OPEN,
