@@ -27,6 +27,7 @@ public final class GuestReader {
     private final ClusterGeometry geometry;
     private final ClusterMapper mapper;
     private final Backing backing;
+    private volatile Boolean metadataPreallocated;
     private final Map<Long, byte[]> decompressed = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Long, byte[]> eldest) {
@@ -185,8 +186,7 @@ public final class GuestReader {
             L2Entry entry = entry(cluster);
             for (Run run : mapper.runs(cluster, entry, pos, chunkEnd)) {
                 switch (run.type()) {
-                    case NORMAL -> append(out, new Extent(run.guestOffset(), run.length(), true, false, true, 0,
-                            run.hostOffset(), false));
+                    case NORMAL -> appendNormal(out, run.guestOffset(), run.length(), run.hostOffset());
                     case ZERO_ALLOC -> append(out, new Extent(run.guestOffset(), run.length(), false, true, true, 0,
                             run.hostOffset(), false));
                     case ZERO_PLAIN -> append(out, new Extent(run.guestOffset(), run.length(), false, true, true, 0,
@@ -210,6 +210,64 @@ public final class GuestReader {
             pos = chunkEnd;
         }
         return out;
+    }
+
+    /**
+     * A run of allocated data. Like QEMU 7.2, when the image looks metadata-preallocated the run is split where the
+     * host file has holes, and holes (or bytes past its end) are reported as zero with data still set.
+     */
+    private void appendNormal(List<Extent> out, long guest, long length, long host) throws IOException {
+        if (!metadataPreallocated()) {
+            append(out, new Extent(guest, length, true, false, true, 0, host, false));
+            return;
+        }
+        var file = image.dataFile();
+        long fileSize = file.size();
+        long done = 0;
+        while (done < length) {
+            long at = host + done;
+            long n;
+            boolean zero;
+            long data = at >= fileSize ? -1 : file.nextData(at);
+            if (data < 0 || data > at) {
+                zero = true;
+                n = data < 0 ? length - done : Math.min(length - done, data - at);
+            } else {
+                zero = false;
+                n = Math.min(length - done, Math.max(1, file.nextHole(at) - at));
+            }
+            append(out, new Extent(guest + done, n, true, zero, true, 0, at, false));
+            done += n;
+        }
+    }
+
+    /**
+     * QEMU's qcow2_detect_metadata_preallocation, decided once per open: the image file counts as preallocated when
+     * at least max(10/9, +2) as many of its clusters have a refcount as the host has really allocated. Only then
+     * does QEMU ask the host file which data clusters are holes.
+     */
+    private boolean metadataPreallocated() throws IOException {
+        Boolean known = metadataPreallocated;
+        if (known == null) {
+            image.lock().lock();
+            try {
+                var file = image.file();
+                long realClusters = file.allocatedBytes() / geometry.clusterSize();
+                long threshold = Math.max(realClusters * 10 / 9, realClusters + 2);
+                long endCluster = (file.size() + geometry.clusterSize() - 1) >>> geometry.clusterBits();
+                long counted = 0;
+                for (long c = 0; c < endCluster && counted < threshold; c++) {
+                    if (image.refcounts().get(c) != 0) {
+                        counted++;
+                    }
+                }
+                known = counted >= threshold;
+                metadataPreallocated = known;
+            } finally {
+                image.lock().unlock();
+            }
+        }
+        return known;
     }
 
     private static void append(List<Extent> out, Extent next) {
