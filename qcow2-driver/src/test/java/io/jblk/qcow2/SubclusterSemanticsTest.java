@@ -460,12 +460,9 @@ class SubclusterSemanticsTest {
             assertEquals(0, cmp.exitCode(), () -> "qemu-img compare:\n" + cmp.stdout() + cmp.stderr());
             assertEquals(entries(p.qemu(), size, false), entries(p.jblk(), size, false),
                     "L2 entries without host offsets (expected = QEMU's, actual = jblk's)");
-            // jblk's block status of both images is qemu-img map's (not for metadata preallocation, where QEMU
-            // reports host holes as zero: CreateInteropTest.metadataPreallocatedClustersAreHostHoles...).
-            if (!options.contains("preallocation")) {
-                Qcow2Images.assertMapLikeQemu(p.qemu());
-                Qcow2Images.assertMapLikeQemu(p.jblk());
-            }
+            // jblk's block status of both images is qemu-img map's.
+            Qcow2Images.assertMapLikeQemu(p.qemu());
+            Qcow2Images.assertMapLikeQemu(p.jblk());
         } catch (AssertionError e) {
             throw new AssertionError("-o " + options + " backing=" + withBacking + " after " + ops.stream().map(Op::qemuIo).toList() + "\n" + e.getMessage(), e);
         }
