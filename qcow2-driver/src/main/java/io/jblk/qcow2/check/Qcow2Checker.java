@@ -319,6 +319,8 @@ public final class Qcow2Checker {
                         : new L2Entry(image.header().version() >= 3 ? L2Entry.ZERO_FLAG : 0, 0);
                 image.setEntry(guestCluster, zeroed);
                 corruptionsFixed++;
+            } else if (activeTable) {
+                active.add(new ActiveEntry(guestCluster, e)); // its COPIED flag disagrees with refcount 0 too, as QEMU counts
             }
             return host;
         }
