@@ -161,4 +161,52 @@ class SnapshotCowTest {
         long at = shadow.firstMismatch(0, actual);
         assertEquals(-1, at, () -> what + " differs from the shadow at guest offset 0x" + Long.toHexString(at));
     }
+
+    @ParameterizedTest(name = "extended_l2={0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"on", "off"})
+    void concurrentRequestsIntoTheSameSharedClustersKeepTheSnapshotIntact(String ext) throws Exception {
+        Path img = dir.resolve("c.qcow2");
+        qemuImgOk("create", "-q", "-f", "qcow2", "-o", "extended_l2=" + ext, img.toString(), Integer.toString(SIZE));
+        qemuIo(img, "write -q -P 0x11 0 " + (16 * CS));
+        byte[] atS1 = Qcow2Images.qemuContent(img, dir);
+        qemuImgOk("snapshot", "-c", "s1", img.toString());
+        ShadowDisk shadow = new ShadowDisk(atS1);
+        SplittableRandom random = SeededRandom.forTest("SnapshotCowTest.concurrent ext=" + ext);
+        try (Qcow2Device d = Qcow2Images.open(img)) {
+            for (int round = 0; round < 4; round++) {
+                // 64 requests in flight at once (writes, zeroes, discards), 4 KiB each at distinct offsets, all
+                // inside the 16 shared clusters.
+                List<java.util.concurrent.CompletableFuture<Void>> inFlight = new ArrayList<>();
+                java.util.BitSet used = new java.util.BitSet();
+                for (int i = 0; i < 64; i++) {
+                    int slot;
+                    do {
+                        slot = random.nextInt(16 * CS / 4096);
+                    } while (used.get(slot));
+                    used.set(slot);
+                    long at = (long) slot * 4096;
+                    int kind = random.nextInt(20);
+                    if (kind < 14) {
+                        byte[] data = Qcow2Images.pattern(4096, 0x40 + round * 16 + (i & 15));
+                        shadow.write(at, data);
+                        inFlight.add(d.write(at, java.lang.foreign.MemorySegment.ofArray(data)));
+                    } else if (kind < 17) {
+                        shadow.zero(at, 4096);
+                        inFlight.add(d.writeZeroes(at, 4096, kind == 16));
+                    } else {
+                        shadow.forget(at, 4096);   // zeros or the old data, but nothing else and nowhere else
+                        inFlight.add(d.discard(at, 4096));
+                    }
+                }
+                java.util.concurrent.CompletableFuture.allOf(inFlight.toArray(
+                        java.util.concurrent.CompletableFuture[]::new)).get();
+            }
+            assertSameAsShadow(Qcow2Images.readAll(d), shadow, "jblk's view after concurrent writes");
+        }
+        checkClean(img);
+        assertSameAsShadow(Qcow2Images.qemuContent(img, dir), shadow, "QEMU's view after concurrent writes");
+        qemuImgOk("snapshot", "-a", "s1", img.toString());
+        checkClean(img);
+        assertEquals(-1, java.util.Arrays.mismatch(atS1, Qcow2Images.qemuContent(img, dir)), "s1 restored");
+    }
 }
