@@ -480,6 +480,26 @@ class NbdProtocolTest {
     }
 
     @Test
+    void clientLeavingWithRepliesInFlightFreesItsConnection() throws Exception {
+        try (TestClient c = client()) {
+            c.connect("disk", true);
+            gated.gatedOffset = 0;
+            for (int i = 0; i < 40; i++) {
+                c.request(0, Nbd.CMD_READ, i, i == 0 ? 0 : (1 << 20) + i * (64L << 10), 64 << 10, null);
+            }
+        } // gone without reading a single reply, one read still held in the device
+        gated.gate.complete(null);
+        for (int i = 0; i < 500 && server.activeConnections() > 0; i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(0, server.activeConnections(), "the abandoned connection was cleaned up");
+        try (TestClient next = client()) {
+            next.connect("disk", false);
+            assertArrayEquals(expectedBytes(0, 4096), simpleRead(next, 1, 0, 4096));
+        }
+    }
+
+    @Test
     void closingTheServerEndsClientsAndRemovesTheSocket() throws Exception {
         TestClient c = client();
         c.connect("disk", false);
