@@ -238,6 +238,17 @@ class QemuWrittenImagesTest {
         String info = qemuImgOk("info", "--output=json", img.toString()).stdout();
         org.junit.jupiter.api.Assertions.assertTrue(info.contains("\"dirty-flag\": true"), info);
         assertReadsLikeQemu(img, dir);
+        // Opened for writing, jblk rebuilds the refcounts QEMU never wrote; afterwards the image is clean and
+        // no longer dirty, and holds QEMU's data plus jblk's write.
+        byte[] expected = Qcow2Images.qemuContent(img, dir);
+        try (Qcow2Device d = Qcow2Images.open(img)) {
+            Qcow2Images.write(d, 1 << 20, Qcow2Images.pattern(8192, 0x99));
+        }
+        System.arraycopy(Qcow2Images.pattern(8192, 0x99), 0, expected, 1 << 20, 8192);
+        Qcow2Images.assertQemuCheckClean(img);
+        String after = qemuImgOk("info", "--output=json", img.toString()).stdout();
+        org.junit.jupiter.api.Assertions.assertTrue(after.contains("\"dirty-flag\": false"), after);
+        Qcow2Images.assertSameAsRaw(img, expected, dir);
     }
 
     @ParameterizedTest(name = "extended_l2={0} data_file_raw={1}")
