@@ -500,6 +500,40 @@ class NbdProtocolTest {
     }
 
     @Test
+    void randomGarbageNeverStopsTheServerNorLeaksConnections() throws Exception {
+        long seed = io.jblk.api.testing.SeededRandom.seed();
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        try (NbdServer ro = serve(true)) {
+            for (int i = 0; i < 60; i++) {
+                try (TestClient c = new TestClient(ro.address())) {
+                    if (rnd.nextBoolean()) {
+                        c.greet();
+                    } else {
+                        c.connect("disk", rnd.nextBoolean());
+                        // A well-framed request with random fields, then random bytes.
+                        c.request(rnd.nextInt(1 << 16), rnd.nextInt(10), i, rnd.nextLong(),
+                                rnd.nextLong(1L << 32), null);
+                    }
+                    byte[] junk = new byte[rnd.nextInt(300)];
+                    rnd.nextBytes(junk);
+                    c.write(ByteBuffer.wrap(junk));
+                } catch (IOException e) {
+                    // the server may hang up first; that is one of the allowed answers
+                }
+            }
+            for (int i = 0; i < 1000 && ro.activeConnections() > 0; i++) {
+                Thread.sleep(10);
+            }
+            assertEquals(0, ro.activeConnections(),
+                    io.jblk.api.testing.SeededRandom.withSeed("connections left open", seed));
+            try (TestClient good = new TestClient(ro.address())) {
+                good.connect("disk", false);
+                assertArrayEquals(expectedBytes(0, 4096), simpleRead(good, 1, 0, 4096));
+            }
+        }
+    }
+
+    @Test
     void closingTheServerEndsClientsAndRemovesTheSocket() throws Exception {
         TestClient c = client();
         c.connect("disk", false);
