@@ -39,11 +39,7 @@ public final class CompressedWriter {
         long offset;
         image.lock().lock();
         try {
-            image.checkWritable();
-            while (writer.awaitClaim(cluster)) {
-                image.checkWritable();
-            }
-            L2Entry entry = image.entry(cluster);
+            L2Entry entry = writer.settledEntry(cluster);
             if (entry.isCompressed() || entry.hasHostCluster(image.hasExternalData()) || image.hasExternalData()) {
                 return false;
             }

@@ -75,6 +75,20 @@ public final class GuestWriter {
         return true;
     }
 
+    /**
+     * With the lock held: refuses a corrupt image, waits out any allocation in flight for {@code cluster}, then
+     * returns its validated L2 entry. Every path that decides something from an entry starts here.
+     */
+    L2Entry settledEntry(long cluster) throws IOException {
+        image.checkWritable();
+        while (awaitClaim(cluster)) {
+            image.checkWritable();
+        }
+        L2Entry entry = image.entry(cluster);
+        mapper.validate(cluster, entry);
+        return entry;
+    }
+
     private void writeInCluster(long cluster, long pos, MemorySegment data) throws IOException {
         long clusterStart = cluster << geometry.clusterBits();
         int from = (int) (pos - clusterStart);
@@ -86,14 +100,7 @@ public final class GuestWriter {
         CompletableFuture<Void> claim = new CompletableFuture<>();
         image.lock().lock();
         try {
-            while (true) {
-                image.checkWritable();
-                if (!awaitClaim(cluster)) {
-                    break;
-                }
-            }
-            L2Entry entry = image.entry(cluster);
-            mapper.validate(cluster, entry);
+            L2Entry entry = settledEntry(cluster);
             boolean owned = entry.hasHostCluster(image.hasExternalData()) && entry.isCopied()
                     && image.l2Tables().isTableWritable(cluster);
             if (owned && allNormal(entry, first, last)) {

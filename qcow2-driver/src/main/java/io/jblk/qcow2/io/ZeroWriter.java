@@ -26,7 +26,6 @@ public final class ZeroWriter {
     private final Qcow2Image image;
     private final ClusterGeometry geometry;
     private final GuestWriter writer;
-    private final ClusterMapper mapper;
     private final Backing backing;
     private final long size;
     private final boolean subclusterDiscard;
@@ -35,7 +34,6 @@ public final class ZeroWriter {
         this.image = image;
         this.geometry = image.geometry();
         this.writer = writer;
-        this.mapper = reader.mapper();
         this.backing = reader.backing();
         this.size = size;
         this.subclusterDiscard = subclusterDiscard && geometry.extendedL2();
@@ -83,12 +81,7 @@ public final class ZeroWriter {
         boolean widened = false;
         image.lock().lock();
         try {
-            image.checkWritable();
-            while (writer.awaitClaim(cluster)) {
-                image.checkWritable();
-            }
-            L2Entry entry = image.entry(cluster);
-            mapper.validate(cluster, entry);
+            L2Entry entry = writer.settledEntry(cluster);
             SubclusterType type = entry.type(index, geometry.extendedL2(), image.hasExternalData());
             boolean zeroOrUnallocated = type.readsAsZero() || type.isUnallocated();
             if (image.header().version() < 3) {
@@ -127,12 +120,7 @@ public final class ZeroWriter {
         boolean fallback = false;
         image.lock().lock();
         try {
-            image.checkWritable();
-            while (writer.awaitClaim(cluster)) {
-                image.checkWritable();
-            }
-            L2Entry entry = image.entry(cluster);
-            mapper.validate(cluster, entry);
+            L2Entry entry = writer.settledEntry(cluster);
             if (image.header().version() < 3) {
                 // v2 has no zero flag: zeroing is a discard without backing data, else real zeros.
                 if (backing.exists() || !whole) {
@@ -205,12 +193,7 @@ public final class ZeroWriter {
     private void discardCluster(long cluster) throws IOException {
         image.lock().lock();
         try {
-            image.checkWritable();
-            while (writer.awaitClaim(cluster)) {
-                image.checkWritable();
-            }
-            L2Entry entry = image.entry(cluster);
-            mapper.validate(cluster, entry);
+            L2Entry entry = writer.settledEntry(cluster);
             boolean allocated = entry.isCompressed() || entry.hasHostCluster(image.hasExternalData());
             if (!allocated && !backing.exists()) {
                 return; // nothing to release and nothing to hide: QEMU leaves such entries untouched
@@ -232,12 +215,7 @@ public final class ZeroWriter {
     private void discardSubclusters(long cluster, int first, int last) throws IOException {
         image.lock().lock();
         try {
-            image.checkWritable();
-            while (writer.awaitClaim(cluster)) {
-                image.checkWritable();
-            }
-            L2Entry entry = image.entry(cluster);
-            mapper.validate(cluster, entry);
+            L2Entry entry = writer.settledEntry(cluster);
             boolean hasHost = entry.hasHostCluster(image.hasExternalData());
             if (entry.isCompressed() || (!hasHost && !backing.exists())) {
                 return;
