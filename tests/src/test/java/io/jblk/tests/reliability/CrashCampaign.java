@@ -77,6 +77,10 @@ public final class CrashCampaign {
             }
             count[0]++;
             perKind.merge(state.kind(), 1, Integer::sum);
+            if (count[0] % 1000 == 0) {
+                System.out.println("[crash-progress] " + image.getFileName() + ": " + count[0] + " states, "
+                        + failures.size() + " failures");
+            }
             try {
                 String failure = checkOne(state, materializer, oracle, device, workDir.resolve("state"), before,
                         after, staticFiles);
