@@ -78,7 +78,7 @@ public final class CrashCampaign {
             count[0]++;
             perKind.merge(state.kind(), 1, Integer::sum);
             if (count[0] % 1000 == 0) {
-                System.out.println("[crash-progress] " + image.getFileName() + ": " + count[0] + " states, "
+                progress("[crash-progress] " + image.getFileName() + ": " + count[0] + " states, "
                         + failures.size() + " failures");
             }
             try {
@@ -137,6 +137,23 @@ public final class CrashCampaign {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
+        }
+    }
+
+    /**
+     * Progress of long runs: stdout, and appended to the file named by {@code -Djblk.crash.log} when set (Surefire
+     * holds a test's stdout until the class ends).
+     */
+    static void progress(String line) {
+        System.out.println(line);
+        String log = System.getProperty("jblk.crash.log");
+        if (log != null) {
+            try {
+                Files.writeString(Path.of(log), java.time.Instant.now() + " " + line + "\n",
+                        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                System.out.println("cannot append to " + log + ": " + e);
+            }
         }
     }
 

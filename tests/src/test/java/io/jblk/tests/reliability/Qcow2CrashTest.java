@@ -114,7 +114,7 @@ class Qcow2CrashTest {
                 .run(Qcow2UnderTest.QCOW2, limits, random, dir.resolve("work"),
                         lazy ? null : qemuCheck, qemuCheck, staticFiles,
                         FULL ? Integer.getInteger("jblk.crash.maxStates", 10_000) : 400);
-        System.out.println("[crash] qcow2 " + scenario + ": " + result.states() + " states " + result.perKind()
+        CrashCampaign.progress("[crash] qcow2 " + scenario + ": " + result.states() + " states " + result.perKind()
                 + ", host log " + recorder.log().size() + " entries, " + events.size() + " guest requests, "
                 + (checks[0] + checkEvery - 1) / checkEvery + " qemu-img checks");
         assertTrue(result.states() > 20, "enumerated " + result.states());
