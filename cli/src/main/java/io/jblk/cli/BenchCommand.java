@@ -35,7 +35,7 @@ final class BenchCommand extends Subcommand {
     String step;
     @Option(names = "-t", paramLabel = "cache", defaultValue = "writeback", description = "cache mode: none or writeback")
     String cache;
-    @Option(names = "-i", paramLabel = "aio", description = "I/O engine: auto, io_uring, threads (qemu's native = threads)")
+    @Option(names = "-i", paramLabel = "aio", description = "I/O engine: auto, io_uring, threads (default threads like qemu-img bench, -n = io_uring)")
     String aio;
     @Option(names = "-w", description = "write instead of read")
     boolean write;
@@ -81,7 +81,8 @@ final class BenchCommand extends Subcommand {
         if (flushInterval > 0 && !write) {
             throw new CliException("--flush-interval is only available in write tests");
         }
-        String engine = aio != null ? aio : nativeAio ? "io_uring" : null;
+        // qemu-img bench without -n/-i uses its thread pool (aio=threads); the same flags pick jblk's threads engine
+        String engine = aio != null ? aio : nativeAio ? "io_uring" : "threads";
         try (BlockDevice device = Images.open(file, format, !write, cache, engine)) {
             long imageSize = device.size();
             if (imageSize < bufSize) {
