@@ -220,7 +220,7 @@ public record Qcow2Header(
                     "set exactly when compression_type (" + compressionType + ") is not deflate");
         }
         if (backingOffset != 0) {
-            if (backingSize > MAX_BACKING_NAME) {
+            if (Integer.toUnsignedLong(backingSize) > MAX_BACKING_NAME) {
                 throw ImageFormatException.field("backing_file_size", Integer.toUnsignedString(backingSize),
                         "at most " + MAX_BACKING_NAME);
             }

@@ -55,7 +55,8 @@ public record Snapshot(long l1TableOffset, int l1Size, String id, String name, l
                 throw ImageFormatException.field("snapshot " + i + " l1_size", l1Size, "at most "
                         + Qcow2Header.MAX_L1_BYTES / 8);
             }
-            if ((l1Offset & ((1L << clusterBits) - 1)) != 0 || l1Offset > fileSize || l1Size * 8 > fileSize - l1Offset) {
+            if (l1Offset < 0 || (l1Offset & ((1L << clusterBits) - 1)) != 0 || l1Offset > fileSize
+                    || l1Size * 8 > fileSize - l1Offset) {
                 throw ImageFormatException.field("snapshot " + i + " L1 table offset", "0x"
                         + Long.toHexString(l1Offset), "cluster aligned and inside the file");
             }
