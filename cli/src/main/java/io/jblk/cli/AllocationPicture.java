@@ -31,7 +31,8 @@ final class AllocationPicture {
         COMPRESSED('c', "#9467bd", "compressed"),
         ZERO('0', "#2ca02c", "zeros in this image"),
         BACKING('.', "#bdbdbd", "read from the backing chain"),
-        UNALLOCATED('-', "#ffffff", "unallocated");
+        METADATA('M', "#1f77b4", "format metadata (host file)"),
+        UNALLOCATED('-', "#ffffff", "unallocated (free in the host file)");
 
         final char symbol;
         final String colour;
@@ -60,11 +61,46 @@ final class AllocationPicture {
     private final long cellSize;
     private final int cellsPerCluster;
     private final Cell[] cells;
+    private String title = "guest view";
 
     private AllocationPicture(long cellSize, int cellsPerCluster, Cell[] cells) {
         this.cellSize = cellSize;
         this.cellsPerCluster = cellsPerCluster;
         this.cells = cells;
+    }
+
+    /**
+     * The image file itself, one cell per host cluster: metadata, guest data, free. Drawn under the guest view so
+     * the cost of the format (tables, refcounts) and the file's fragmentation are visible at a glance.
+     */
+    static AllocationPicture ofHost(io.jblk.api.HostLayout layout) throws IOException {
+        long cell = layout.hostClusterSize();
+        List<io.jblk.api.HostLayout.HostRange> ranges = layout.hostLayout();
+        long size = ranges.isEmpty() ? 0 : ranges.getLast().offset() + ranges.getLast().length();
+        while (size / cell > MAX_CELLS) {
+            cell *= 2;
+        }
+        Cell[] cells = new Cell[(int) ((size + cell - 1) / cell)];
+        for (var r : ranges) {
+            Cell kind = switch (r.use()) {
+                case METADATA -> Cell.METADATA;
+                case DATA -> Cell.DATA;
+                case FREE -> Cell.UNALLOCATED;
+            };
+            for (long i = r.offset() / cell; i <= (r.offset() + r.length() - 1) / cell; i++) {
+                if (cells[(int) i] == null || kind.ordinal() < cells[(int) i].ordinal()) {
+                    cells[(int) i] = kind;
+                }
+            }
+        }
+        for (int i = 0; i < cells.length; i++) {
+            if (cells[i] == null) {
+                cells[i] = Cell.UNALLOCATED;
+            }
+        }
+        AllocationPicture picture = new AllocationPicture(cell, 1, cells);
+        picture.title = "host file, one cell per " + Sizes.human(cell) + " cluster";
+        return picture;
     }
 
     /** Cells of the device's allocation granularity, clusters of its optimal I/O size. */
@@ -130,7 +166,7 @@ final class AllocationPicture {
 
     /** One line per 64 cells, prefixed with its guest offset; a legend first. */
     void writeText(PrintWriter out) {
-        out.println(legend());
+        out.println(title + ": " + legend());
         int perLine = 64;
         for (int i = 0; i < cells.length; i += perLine) {
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%#14x ", i * cellSize));
@@ -150,16 +186,23 @@ final class AllocationPicture {
     }
 
     void writeFile(Path path) throws IOException {
+        writeFile(path, List.of(this));
+    }
+
+    /** Several pictures stacked in one file (the guest view, then the host file). */
+    static void writeFile(Path path, List<AllocationPicture> pictures) throws IOException {
         String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".svg")) {
             try (Writer w = Files.newBufferedWriter(path, StandardCharsets.UTF_8)) {
-                writeSvg(w);
+                writeSvg(w, pictures);
             }
         } else if (name.endsWith(".png")) {
-            writePng(path);
+            writePng(path, pictures);
         } else if (name.endsWith(".txt")) {
             try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(path, StandardCharsets.UTF_8))) {
-                writeText(w);
+                for (AllocationPicture p : pictures) {
+                    p.writeText(w);
+                }
             }
         } else {
             throw new CliException("--picture " + path + ": unknown picture type (use .svg, .png, .txt or -)");
@@ -193,11 +236,40 @@ final class AllocationPicture {
         return new Layout(cellWidth, clusterWidth, 12, perRow, clusters);
     }
 
-    private void writeSvg(Writer w) throws IOException {
+    private static final int TITLE_HEIGHT = 16;
+
+    private static void writeSvg(Writer w, List<AllocationPicture> pictures) throws IOException {
+        int width = 0;
+        int height = 0;
+        for (AllocationPicture p : pictures) {
+            width = Math.max(width, p.layout().width());
+            height += TITLE_HEIGHT + p.layout().height();
+        }
+        w.write("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Math.max(width, 1200) + "\" height=\""
+                + (height + 20) + "\" shape-rendering=\"crispEdges\">\n");
+        w.write("<title>" + escape(pictures.getFirst().legend()) + "</title>\n");
+        int top = 0;
+        for (AllocationPicture p : pictures) {
+            w.write("<text x=\"2\" y=\"" + (top + 12) + "\" font-size=\"12\" font-family=\"sans-serif\">"
+                    + escape(p.title) + "</text>\n");
+            top += TITLE_HEIGHT;
+            w.write("<g transform=\"translate(0," + top + ")\">\n");
+            p.writeSvgCells(w);
+            w.write("</g>\n");
+            top += p.layout().height();
+        }
+        int lx = 2;
+        for (Cell c : Cell.values()) {
+            w.write("<rect x=\"" + lx + "\" y=\"" + (top + 6) + "\" width=\"10\" height=\"10\" fill=\""
+                    + c.colour + "\" stroke=\"#444\"/><text x=\"" + (lx + 14) + "\" y=\"" + (top + 15)
+                    + "\" font-size=\"11\" font-family=\"sans-serif\">" + escape(c.meaning) + "</text>\n");
+            lx += 200;
+        }
+        w.write("</svg>\n");
+    }
+
+    private void writeSvgCells(Writer w) throws IOException {
         Layout l = layout();
-        w.write("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + l.width() + "\" height=\"" + (l.height() + 20)
-                + "\" shape-rendering=\"crispEdges\">\n");
-        w.write("<title>" + escape(legend()) + "</title>\n");
         for (int c = 0; c < l.clusters(); c++) {
             int x = l.x(c);
             int y = l.y(c);
@@ -214,37 +286,46 @@ final class AllocationPicture {
             w.write("<rect x=\"" + x + "\" y=\"" + y + "\" width=\"" + l.clusterWidth() + "\" height=\""
                     + l.clusterHeight() + "\" fill=\"none\" stroke=\"#444\" stroke-width=\"0.5\"/>\n");
         }
-        int lx = 2;
-        for (Cell c : Cell.values()) {
-            w.write("<rect x=\"" + lx + "\" y=\"" + (l.height() + 6) + "\" width=\"10\" height=\"10\" fill=\""
-                    + c.colour + "\" stroke=\"#444\"/><text x=\"" + (lx + 14) + "\" y=\"" + (l.height() + 15)
-                    + "\" font-size=\"11\" font-family=\"sans-serif\">" + escape(c.meaning) + "</text>\n");
-            lx += 200;
-        }
-        w.write("</svg>\n");
     }
 
-    private void writePng(Path path) throws IOException {
-        Layout l = layout();
-        BufferedImage image = new BufferedImage(l.width(), l.height(), BufferedImage.TYPE_INT_RGB);
+    private static void writePng(Path path, List<AllocationPicture> pictures) throws IOException {
+        int width = 1;
+        int height = 0;
+        for (AllocationPicture p : pictures) {
+            width = Math.max(width, p.layout().width());
+            height += TITLE_HEIGHT + p.layout().height();
+        }
+        BufferedImage image = new BufferedImage(width, Math.max(1, height), BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
         try {
             g.setColor(Color.WHITE);
-            g.fillRect(0, 0, l.width(), l.height());
-            for (int c = 0; c < l.clusters(); c++) {
-                for (int i = 0; i < cellsPerCluster && c * cellsPerCluster + i < cells.length; i++) {
-                    g.setColor(Color.decode(cells[c * cellsPerCluster + i].colour));
-                    g.fillRect(l.x(c) + i * l.clusterWidth() / cellsPerCluster, l.y(c),
-                            Math.max(1, l.clusterWidth() / cellsPerCluster), l.clusterHeight());
-                }
-                g.setColor(Color.DARK_GRAY);
-                g.drawRect(l.x(c), l.y(c), l.clusterWidth(), l.clusterHeight());
+            g.fillRect(0, 0, width, height);
+            int top = 0;
+            for (AllocationPicture p : pictures) {
+                g.setColor(Color.BLACK);
+                g.drawString(p.title, 2, top + 12);
+                top += TITLE_HEIGHT;
+                p.drawPng(g, top);
+                top += p.layout().height();
             }
         } finally {
             g.dispose();
         }
         if (!javax.imageio.ImageIO.write(image, "png", path.toFile())) {
             throw new IOException("no PNG writer available");
+        }
+    }
+
+    private void drawPng(Graphics2D g, int top) {
+        Layout l = layout();
+        for (int c = 0; c < l.clusters(); c++) {
+            for (int i = 0; i < cellsPerCluster && c * cellsPerCluster + i < cells.length; i++) {
+                g.setColor(Color.decode(cells[c * cellsPerCluster + i].colour));
+                g.fillRect(l.x(c) + i * l.clusterWidth() / cellsPerCluster, top + l.y(c),
+                        Math.max(1, l.clusterWidth() / cellsPerCluster), l.clusterHeight());
+            }
+            g.setColor(Color.DARK_GRAY);
+            g.drawRect(l.x(c), top + l.y(c), l.clusterWidth(), l.clusterHeight());
         }
     }
 

@@ -42,11 +42,18 @@ final class MapCommand extends Subcommand {
             long length = maxLength == null ? device.size() : Sizes.parse(maxLength);
             if (picture != null) {
                 AllocationPicture pic = AllocationPicture.of(device, ExtentMap.all(device));
+                List<AllocationPicture> pictures = new ArrayList<>(List.of(pic));
+                if (device instanceof io.jblk.api.HostLayout host) {
+                    pictures.add(AllocationPicture.ofHost(host));
+                }
                 if (picture.equals("-")) {
-                    pic.writeText(out());
+                    for (AllocationPicture p : pictures) {
+                        p.writeText(out());
+                    }
                 } else {
-                    pic.writeFile(Path.of(picture));
-                    out().println("Wrote " + picture + ": " + pic.summary());
+                    AllocationPicture.writeFile(Path.of(picture), pictures);
+                    out().println("Wrote " + picture + ": " + pic.summary()
+                            + (pictures.size() > 1 ? "; host file: " + pictures.get(1).summary() : ""));
                 }
                 return 0;
             }

@@ -36,7 +36,7 @@ import java.util.concurrent.Phaser;
  * Java): metadata under the image lock, data I/O outside it.
  */
 public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api.BackingReadCounter,
-        io.jblk.api.SnapshotLister {
+        io.jblk.api.SnapshotLister, io.jblk.api.HostLayout {
     private static final long MAX_TRANSFER = 32L << 20;
 
     private final Qcow2Image image;
@@ -265,6 +265,36 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
         String backingFormat = h.backingFormat();
         return new ImageInfo("qcow2", size, h.clusterSize(), h.backingFile(), fullBacking, backingFormat,
                 image.isDirty(), specific, ioEngine);
+    }
+
+    @Override
+    public long hostClusterSize() {
+        return image.geometry().clusterSize();
+    }
+
+    /** Each cluster of the image file: metadata (named), referenced data, or free; for allocation pictures. */
+    @Override
+    public List<HostRange> hostLayout() throws IOException {
+        List<HostRange> out = new java.util.ArrayList<>();
+        int bits = image.geometry().clusterBits();
+        image.lock().lock();
+        try {
+            long clusters = (image.file().size() + (1L << bits) - 1) >>> bits;
+            for (long c = 0; c < clusters; c++) {
+                var kind = image.metadata().kindOf(c);
+                Use use = kind != null ? Use.METADATA : image.refcounts().get(c) > 0 ? Use.DATA : Use.FREE;
+                String what = kind != null ? kind.description() : use == Use.DATA ? "guest data" : "free";
+                HostRange last = out.isEmpty() ? null : out.getLast();
+                if (last != null && last.use() == use && last.what().equals(what)) {
+                    out.set(out.size() - 1, new HostRange(last.offset(), last.length() + (1L << bits), use, what));
+                } else {
+                    out.add(new HostRange(c << bits, 1L << bits, use, what));
+                }
+            }
+        } finally {
+            image.lock().unlock();
+        }
+        return out;
     }
 
     @Override

@@ -23,6 +23,10 @@ public final class MetadataClusters {
         Kind(String description) {
             this.description = description;
         }
+
+        public String description() {
+            return description;
+        }
     }
 
     private final int clusterBits;
