@@ -86,7 +86,9 @@ public record L2Entry(long word, long bitmap) {
         boolean allocated = hasHostCluster(externalData);
         if (!extendedL2) {
             if ((word & ZERO_FLAG) != 0) {
-                return allocated ? SubclusterType.ZERO_ALLOC : SubclusterType.ZERO_PLAIN;
+                // QEMU decides zero clusters by the offset alone, even with an external data file (where COPIED
+                // with offset 0 otherwise means "allocated at guest offset 0").
+                return hostOffset() != 0 ? SubclusterType.ZERO_ALLOC : SubclusterType.ZERO_PLAIN;
             }
             return allocated ? SubclusterType.NORMAL : SubclusterType.UNALLOCATED_PLAIN;
         }
