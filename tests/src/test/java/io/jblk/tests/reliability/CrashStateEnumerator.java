@@ -18,10 +18,10 @@ import java.util.function.Consumer;
  * completed operation may or may not have reached the disk, in any order, and a write may be torn at 512-byte
  * sector granularity.
  *
- * <p>States: every prefix of the log (operations persist in completion order); every prefix whose last operation
- * is a multi-sector write, torn after each sector (bounded); and, for each flush epoch, a seeded random sample of
- * subsets and reorderings of the operations not yet covered by a flush, half of them with the last write torn at a
- * random set of sectors. Duplicates are dropped.
+ * <p>States, in this order: every prefix of the log (operations persist in completion order); for each flush epoch,
+ * a seeded random sample of subsets and reorderings of the operations not yet covered by a flush, half of them with
+ * the last write torn at a random set of sectors; every prefix whose last operation is a multi-sector write, torn
+ * after each sector (bounded). Duplicates are dropped.
  */
 public final class CrashStateEnumerator {
     public static final int SECTOR = 512;
@@ -58,6 +58,7 @@ public final class CrashStateEnumerator {
         Set<String> seen = new HashSet<>();
         int emitted = 0;
         List<Integer> prefix = new ArrayList<>();
+        List<Integer> tornPoints = new ArrayList<>();
         int stride = Math.max(1, (entries.size() + 1 + limits.maxPrefixes() - 1) / limits.maxPrefixes());
         for (int p = 0; p <= entries.size(); p++) {
             if (p > 0) {
@@ -69,15 +70,8 @@ public final class CrashStateEnumerator {
                 continue;
             }
             emitted += emit(new CrashState(p, crashTime(p), prefix, null, CrashState.Kind.PREFIX), seen, sink);
-            if (p > 0 && entries.get(p - 1).op() instanceof HostOp.Write w) {
-                int sectors = sectorCount(w);
-                for (int k = 1; k < sectors && k <= limits.tornPerWrite(); k++) {
-                    int kept = k == limits.tornPerWrite() ? sectors - 1 : k; // always include "all but the last"
-                    BitSet torn = new BitSet();
-                    torn.set(0, kept);
-                    emitted += emit(new CrashState(p, crashTime(p), prefix, torn, CrashState.Kind.TORN_PREFIX),
-                            seen, sink);
-                }
+            if (p > 0 && entries.get(p - 1).op() instanceof HostOp.Write) {
+                tornPoints.add(p);
             }
         }
         for (Epoch epoch : epochs()) {
@@ -111,6 +105,22 @@ public final class CrashStateEnumerator {
                 }
                 emitted += emit(new CrashState(p, crashTime(p), applied, torn,
                         torn == null ? CrashState.Kind.REORDERED : CrashState.Kind.REORDERED_TORN), seen, sink);
+            }
+        }
+        // Torn prefixes last: they are the most numerous, so a capped run still sees every kind.
+        for (int p : tornPoints) {
+            HostOp.Write w = (HostOp.Write) entries.get(p - 1).op();
+            int sectors = sectorCount(w);
+            List<Integer> applied = new ArrayList<>();
+            for (int i = 0; i < p; i++) {
+                applied.add(i);
+            }
+            for (int k = 1; k < sectors && k <= limits.tornPerWrite(); k++) {
+                int kept = k == limits.tornPerWrite() ? sectors - 1 : k; // always include "all but the last"
+                BitSet torn = new BitSet();
+                torn.set(0, kept);
+                emitted += emit(new CrashState(p, crashTime(p), applied, torn, CrashState.Kind.TORN_PREFIX),
+                        seen, sink);
             }
         }
         return emitted;
