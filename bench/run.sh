@@ -25,6 +25,7 @@ full)
 *) echo "usage: $0 quick|full [DIR]" >&2; exit 2 ;;
 esac
 
+reps=${REPS:-$reps}; count=${COUNT:-$count}; secs=${SECS:-$secs}; clusters=${CLUSTERS:-$clusters}
 mkdir -p "$dir"
 out="$dir/results.tsv"
 : > "$out"
@@ -41,11 +42,12 @@ used() { du -B1 "$1" | cut -f1; } # bytes the image occupies on the host (qemu-i
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
 
 backing="$dir/backing.raw"
-if [ ! -f "$backing" ] || [ "$(stat -c %s "$backing")" != "$(bytes $size)" ]; then
+if [ ! -f "$backing.done" ] || [ "$(stat -c %s "$backing")" != "$(bytes $size)" ]; then
     echo "writing the fully populated raw backing file ($size)" >&2
     rm -f "$backing"
-    qemu-img create -q -f raw "$backing" "$size"
-    qemu-io -f raw -c "write -P 0xa5 0 $size" "$backing" > /dev/null
+    fio --name=fill --filename="$backing" --rw=write --bs=1M --size="$size" --buffer_pattern=0xa5 \
+        --end_fsync=1 > /dev/null
+    touch "$backing.done"
 fi
 
 # create TOOL IMAGE CLUSTER L2 BACKING: a fresh overlay created by that tool
