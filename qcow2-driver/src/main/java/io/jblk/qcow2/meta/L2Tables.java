@@ -157,7 +157,8 @@ public final class L2Tables {
         int clusters = (int) (((long) entries * 8 + cs - 1) / cs);
         long offset = refcounts.allocate(clusters);
         long[] grown = java.util.Arrays.copyOf(l1, entries);
-        byte[] bytes = new byte[clusters * cs];
+        // The table's bytes in whole sectors; the rest of its last cluster stays a hole (as QEMU writes it).
+        byte[] bytes = new byte[(int) Math.min((long) clusters * cs, ((long) entries * 8 + 511) & ~511L)];
         for (int i = 0; i < grown.length; i++) {
             TableLayout.setWord(bytes, i, grown[i]);
         }
