@@ -49,6 +49,8 @@ def side_by_side(rows, kind, target):
            "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|"]
     summary = []
     for key in sorted(cells, key=lambda k: (size_key(k[0]), k[1], k[2])):
+        if not cells[key]["jblk"] or not cells[key]["qemu"]:
+            continue  # a cell the run did not finish
         j, q = median(cells[key]["jblk"]), median(cells[key]["qemu"])
         ratio = j / q if q else float("nan")
         want = target(key)
