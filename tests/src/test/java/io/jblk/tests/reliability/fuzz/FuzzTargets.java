@@ -37,9 +37,6 @@ public final class FuzzTargets {
 
     /** Header + extensions parser: anything but a typed rejection is a finding. */
     public static void parseHeader(byte[] cluster0, long fileSize) {
-        if (triggersBackingSizeBug(cluster0)) {
-            return; // reported: hostile case backing-size-negative; skipping its trigger lets fuzzing find others
-        }
         try {
             Qcow2Header.parse(cluster0, fileSize);
         } catch (ImageFormatException | UnsupportedFeatureException expected) {
@@ -131,34 +128,5 @@ public final class FuzzTargets {
         } finally {
             Files.deleteIfExists(file);
         }
-    }
-
-    /** Known bug 3's trigger: a backing name offset with a backing_file_size that is negative as an int. */
-    static boolean triggersBackingSizeBug(byte[] header) {
-        if (header.length < 20) {
-            return false;
-        }
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(header);
-        return b.getLong(8) != 0 && b.getInt(16) < 0;
-    }
-
-    /**
-     * Reported, not worked around in the driver: see HostileQcow2OpenTest.KNOWN_DRIVER_BUGS
-     * ("snapshot-l1-offset-negative", "backing-size-negative"). Recognised by exception and frame so any other
-     * finding still fails.
-     */
-    public static boolean isKnownDriverBug(Throwable t) {
-        for (Throwable at = t; at != null; at = at.getCause()) {
-            if (at instanceof IndexOutOfBoundsException && java.util.Arrays.stream(at.getStackTrace())
-                    .anyMatch(f -> f.getClassName().endsWith("Qcow2Header") && f.getMethodName().equals("parse"))) {
-                return true;
-            }
-            if (at instanceof IllegalArgumentException && String.valueOf(at.getMessage()).startsWith("negative offset")
-                    && java.util.Arrays.stream(at.getStackTrace())
-                    .anyMatch(f -> f.getMethodName().equals("readSnapshots"))) {
-                return true;
-            }
-        }
-        return false;
     }
 }
