@@ -4,8 +4,8 @@ import io.jblk.api.BlockDevice;
 import io.jblk.api.CheckResult;
 import io.jblk.api.ImageChecker;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -22,18 +22,14 @@ import java.util.Map;
 final class CheckCommand extends Subcommand {
     static final int NOT_SUPPORTED = 63;
 
-    @Option(names = "-f", paramLabel = "fmt", description = "image format (probed when absent)")
-    String format;
+    @Mixin
+    ImageArgument image;
     @Option(names = "-r", paramLabel = "leaks|all", description = "repair leaks, or leaks and corruptions")
     String repair;
     @Option(names = "--output", paramLabel = "human|json", defaultValue = "human")
     String output;
     @Option(names = "-q", description = "quiet")
     boolean quiet;
-    @Option(names = {"-U", "--force-share"}, description = "accepted for compatibility")
-    boolean forceShare;
-    @Parameters(index = "0", paramLabel = "FILE")
-    Path file;
 
     @Override
     public Integer call() throws IOException {
@@ -47,7 +43,7 @@ final class CheckCommand extends Subcommand {
         // "repair=on" lets a driver open an image flagged corrupt read-write, for the repair only (qemu-img's check mode).
         io.jblk.api.OpenOptions options = io.jblk.api.OpenOptions.builder().readOnly(mode == ImageChecker.Repair.NONE)
                 .formatOption("repair", "on").build();
-        try (BlockDevice device = Images.open(file, format, options)) {
+        try (BlockDevice device = Images.open(image.file, image.format, options)) {
             if (!(device instanceof ImageChecker checker)) {
                 err().println("jblk: This image format does not support checks");
                 return NOT_SUPPORTED;
@@ -66,7 +62,7 @@ final class CheckCommand extends Subcommand {
             }
             String formatName = device.info().format();
             if (json) {
-                out().println(Json.pretty(jsonFields(file, formatName, result, corruptionsFixed, leaksFixed)));
+                out().println(Json.pretty(jsonFields(image.file, formatName, result, corruptionsFixed, leaksFixed)));
             } else if (!quiet) {
                 printHuman(out(), result);
             }

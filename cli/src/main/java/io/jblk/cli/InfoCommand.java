@@ -3,8 +3,8 @@ package io.jblk.cli;
 import io.jblk.api.BlockDevice;
 import io.jblk.api.ImageInfo;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -17,23 +17,19 @@ import java.util.Map;
 /** {@code qemu-img info [-f fmt] [--output=human|json] [--backing-chain] FILE}, plus the I/O engine in use. */
 @Command(name = "info", description = "Show information about a disk image.")
 final class InfoCommand extends Subcommand {
-    @Option(names = "-f", paramLabel = "fmt", description = "image format (probed when absent)")
-    String format;
+    @Mixin
+    ImageArgument image;
     @Option(names = "--output", paramLabel = "human|json", defaultValue = "human")
     String output;
     @Option(names = "--backing-chain", description = "show every image of the backing chain")
     boolean backingChain;
-    @Option(names = {"-U", "--force-share"}, description = "accepted for compatibility")
-    boolean forceShare;
-    @Parameters(index = "0", paramLabel = "FILE")
-    Path file;
 
     @Override
     public Integer call() throws IOException {
         boolean json = OutputFormat.isJson(output);
         List<Map<String, Object>> chain = new ArrayList<>();
-        Path current = file;
-        String currentFormat = format;
+        Path current = image.file;
+        String currentFormat = image.format;
         while (current != null) {
             Map<String, Object> entry;
             ImageInfo info;
@@ -51,7 +47,7 @@ final class InfoCommand extends Subcommand {
             current = Path.of(fullBackingName(current, info.backingFilename()));
             currentFormat = info.backingFormat();
             if (chain.size() > 1000) {
-                throw new CliException(file + ": backing chain longer than 1000 images (a loop?)");
+                throw new CliException(image.file + ": backing chain longer than 1000 images (a loop?)");
             }
         }
         PrintWriter out = out();

@@ -4,8 +4,8 @@ import io.jblk.api.BlockDevice;
 import io.jblk.api.Extent;
 import io.jblk.api.ImageInfo;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -18,8 +18,8 @@ import java.util.Map;
 /** {@code qemu-img map [-f fmt] [--output=human|json] FILE}, plus {@code --picture} for an allocation picture. */
 @Command(name = "map", description = "Dump the metadata of an image: how each byte range is stored.")
 final class MapCommand extends Subcommand {
-    @Option(names = "-f", paramLabel = "fmt", description = "image format (probed when absent)")
-    String format;
+    @Mixin
+    ImageArgument image;
     @Option(names = "--output", paramLabel = "human|json", defaultValue = "human")
     String output;
     @Option(names = {"-s", "--start-offset"}, paramLabel = "offset", defaultValue = "0")
@@ -29,15 +29,11 @@ final class MapCommand extends Subcommand {
     @Option(names = "--picture", paramLabel = "out.svg|out.png|-",
             description = "draw the allocation instead: SVG or PNG by extension, text on stdout for '-'")
     String picture;
-    @Option(names = {"-U", "--force-share"}, description = "accepted for compatibility")
-    boolean forceShare;
-    @Parameters(index = "0", paramLabel = "FILE")
-    Path file;
 
     @Override
     public Integer call() throws IOException {
         boolean json = OutputFormat.isJson(output);
-        try (BlockDevice device = Images.open(file, format, true)) {
+        try (BlockDevice device = Images.open(image.file, image.format, true)) {
             long start = Sizes.parse(startOffset);
             long length = maxLength == null ? device.size() : Sizes.parse(maxLength);
             if (picture != null) {
@@ -99,7 +95,7 @@ final class MapCommand extends Subcommand {
     /** File names of the backing chain, index = depth, as qemu-img map's "File" column shows them. */
     private List<String> layerNames(BlockDevice device) throws IOException {
         List<String> names = new ArrayList<>();
-        names.add(file.toString());
+        names.add(image.file.toString());
         ImageInfo info = device.info();
         while (info.backingFilename() != null && names.size() < 1000) {
             String full = InfoCommand.fullBackingName(Path.of(names.getLast()), info.backingFilename());

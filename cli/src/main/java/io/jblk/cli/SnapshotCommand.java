@@ -4,12 +4,11 @@ import io.jblk.api.BlockDevice;
 import io.jblk.api.SnapshotLister;
 import io.jblk.api.SnapshotLister.SnapshotInfo;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
@@ -22,26 +21,22 @@ import java.util.Map;
 final class SnapshotCommand extends Subcommand {
     private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
 
-    @Option(names = "-f", paramLabel = "fmt", description = "image format (probed when absent)")
-    String format;
+    @Mixin
+    ImageArgument image;
     @Option(names = "-l", description = "list the snapshots")
     boolean list;
     @Option(names = {"-c", "-a", "-d"}, paramLabel = "snapshot", description = "create, apply, delete: not supported yet")
     String change;
-    @Option(names = {"-U", "--force-share"}, description = "accepted for compatibility")
-    boolean forceShare;
-    @Parameters(index = "0", paramLabel = "FILE")
-    Path file;
 
     @Override
     public Integer call() throws IOException {
         if (change != null) {
-            throw new CliException(file + ": creating, applying and deleting snapshots is not supported yet (only -l)");
+            throw new CliException(image.file + ": creating, applying and deleting snapshots is not supported yet (only -l)");
         }
         if (!list) {
-            throw new CliException("snapshot: give -l to list the snapshots of " + file);
+            throw new CliException("snapshot: give -l to list the snapshots of " + image.file);
         }
-        try (BlockDevice device = Images.open(file, format, true)) {
+        try (BlockDevice device = Images.open(image.file, image.format, true)) {
             List<SnapshotInfo> snapshots = device instanceof SnapshotLister lister ? lister.snapshotList() : List.of();
             if (!snapshots.isEmpty()) {
                 out().println("Snapshot list:");
