@@ -18,7 +18,6 @@ import io.jblk.qcow2.io.CompressedWriter;
 import io.jblk.qcow2.io.GuestReader;
 import io.jblk.qcow2.io.GuestWriter;
 import io.jblk.qcow2.io.ZeroWriter;
-import io.jblk.qcow2.meta.Await;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -330,10 +329,5 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
                 backing.device().close();
             }
         }
-    }
-
-    /** Blocks until a request future completes, for synchronous callers inside the driver. */
-    static void await(CompletableFuture<?> f) throws IOException {
-        Await.await(f);
     }
 }

@@ -68,9 +68,4 @@ public record Snapshot(long l1TableOffset, int l1Size, String id, String name, l
         }
         return out;
     }
-
-    /** Bytes the table of {@code count} entries takes at most before parsing: bounded so a hostile count cannot OOM. */
-    public static long maxTableBytes() {
-        return MAX_TABLE_BYTES;
-    }
 }

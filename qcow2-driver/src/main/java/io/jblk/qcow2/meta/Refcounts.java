@@ -150,14 +150,6 @@ public final class Refcounts {
         }
     }
 
-    /** Marks a cluster range as in use at a given refcount where it was free (preallocation, repair). */
-    public void setAtLeast(long cluster, long value) throws IOException {
-        long current = get(cluster);
-        if (current < value) {
-            add(cluster, value - current);
-        }
-    }
-
     /** Creates missing refcount blocks for a cluster range; true if any was created (inside the range or not). */
     private boolean ensureBlocks(long start, int count) throws IOException {
         boolean created = false;
