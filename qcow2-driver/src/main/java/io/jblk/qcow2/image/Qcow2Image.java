@@ -7,6 +7,7 @@ import io.jblk.nativeio.HostFile;
 import io.jblk.nativeio.HostFileOpener;
 import io.jblk.nativeio.HostFileOptions;
 import io.jblk.qcow2.format.ClusterGeometry;
+import io.jblk.qcow2.format.CompressedDescriptor;
 import io.jblk.qcow2.format.Features;
 import io.jblk.qcow2.format.L2Entry;
 import io.jblk.qcow2.format.Qcow2Header;
@@ -349,10 +350,22 @@ public final class Qcow2Image implements HeaderWriter {
         return offset;
     }
 
-    /** Drops a reference to a host cluster once the L2 change that removed it is durable. */
-    public void releaseLater(long hostCluster) {
-        if (dataFile == null) {
-            pendingFrees.release(hostCluster);
+    /**
+     * Drops the references a replaced L2 entry held (its host cluster, or every host cluster its compressed bytes
+     * touch) once the L2 change that removed it is durable. Nothing to do for unallocated entries, nor with an
+     * external data file, whose clusters carry no refcounts.
+     */
+    public void releaseLater(L2Entry old) {
+        if (dataFile != null) {
+            return;
+        }
+        if (old.isCompressed()) {
+            CompressedDescriptor d = CompressedDescriptor.decode(old.word(), geometry.clusterBits());
+            for (long c = d.firstHostCluster(geometry.clusterBits()); c <= d.lastHostCluster(geometry.clusterBits()); c++) {
+                pendingFrees.release(c);
+            }
+        } else if (old.hasHostCluster(false)) {
+            pendingFrees.release(old.hostOffset() >>> geometry.clusterBits());
         }
     }
 
@@ -439,14 +452,7 @@ public final class Qcow2Image implements HeaderWriter {
                 if (e.equals(L2Entry.UNALLOCATED)) {
                     continue;
                 }
-                if (e.isCompressed()) {
-                    var d = io.jblk.qcow2.format.CompressedDescriptor.decode(e.word(), geometry.clusterBits());
-                    for (long h = d.firstHostCluster(geometry.clusterBits()); h <= d.lastHostCluster(geometry.clusterBits()); h++) {
-                        releaseLater(h);
-                    }
-                } else if (e.hasHostCluster(hasExternalData())) {
-                    releaseLater(e.hostOffset() >>> geometry.clusterBits());
-                }
+                releaseLater(e);
                 l2.setEntry(c, L2Entry.UNALLOCATED); // un-shares the table first if a snapshot shares it
             }
             flush();

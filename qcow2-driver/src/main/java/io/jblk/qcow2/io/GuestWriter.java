@@ -1,7 +1,6 @@
 package io.jblk.qcow2.io;
 
 import io.jblk.qcow2.format.ClusterGeometry;
-import io.jblk.qcow2.format.CompressedDescriptor;
 import io.jblk.qcow2.format.L2Entry;
 import io.jblk.qcow2.format.SubclusterType;
 import io.jblk.qcow2.image.Qcow2Image;
@@ -174,9 +173,9 @@ public final class GuestWriter {
 
     /** What an allocating or bitmap-changing write will do once the lock is dropped. */
     private record Plan(boolean direct, long host, boolean allocated, int cowStart, int cowEnd, L2Entry oldEntry,
-                        L2Entry newEntry, List<Long> releases) {
+                        L2Entry newEntry, boolean replacesCluster) {
         static Plan direct(long host) {
-            return new Plan(true, host, false, 0, 0, null, null, List.of());
+            return new Plan(true, host, false, 0, 0, null, null, false);
         }
     }
 
@@ -189,7 +188,7 @@ public final class GuestWriter {
         int cowStart = head == SubclusterType.NORMAL ? from : first * sc;
         int cowEnd = tail == SubclusterType.NORMAL ? to : (last + 1) * sc;
         L2Entry updated = ext ? entry.allocating(first, last) : entry.withWord(entry.word() & ~L2Entry.ZERO_FLAG);
-        return new Plan(false, entry.hostOffset(), false, cowStart, cowEnd, entry, updated, List.of());
+        return new Plan(false, entry.hostOffset(), false, cowStart, cowEnd, entry, updated, false);
     }
 
     /**
@@ -201,25 +200,17 @@ public final class GuestWriter {
         boolean ext = geometry.extendedL2();
         int startSc = first;
         int endSc = last;
-        List<Long> releases = new ArrayList<>();
         long bitmap = entry.bitmap();
         if (entry.isCompressed()) {
             startSc = 0;
             endSc = geometry.subclustersPerCluster() - 1;
             bitmap = 0;
-            CompressedDescriptor d = CompressedDescriptor.decode(entry.word(), geometry.clusterBits());
-            for (long c = d.firstHostCluster(geometry.clusterBits()); c <= d.lastHostCluster(geometry.clusterBits()); c++) {
-                releases.add(c);
-            }
         } else if (entry.hasHostCluster(image.hasExternalData())) {
             // Shared with a snapshot: the new cluster must hold every live subcluster.
             int alloc = entry.allocationMask();
             if (ext && alloc != 0) {
                 startSc = Math.min(first, Integer.numberOfTrailingZeros(alloc));
                 endSc = Math.max(last, 31 - Integer.numberOfLeadingZeros(alloc));
-            }
-            if (!image.hasExternalData()) {
-                releases.add(entry.hostOffset() >>> geometry.clusterBits());
             }
         }
         image.l2Tables().prepareTable(cluster);
@@ -228,7 +219,7 @@ public final class GuestWriter {
         L2Entry updated = ext ? new L2Entry(word, bitmap).allocating(startSc, endSc) : new L2Entry(word, 0);
         int cowStart = ext ? startSc * sc : 0;
         int cowEnd = ext ? (endSc + 1) * sc : geometry.clusterSize();
-        return new Plan(false, host, !image.hasExternalData(), cowStart, cowEnd, entry, updated, releases);
+        return new Plan(false, host, !image.hasExternalData(), cowStart, cowEnd, entry, updated, true);
     }
 
     private void execute(long cluster, Plan plan, int from, int to, MemorySegment data) throws IOException {
@@ -287,8 +278,8 @@ public final class GuestWriter {
                 linked = new L2Entry(plan.newEntry.word(), current.bitmap()).allocating(first, last);
             }
             image.setEntry(cluster, linked);
-            for (long release : plan.releases) {
-                image.releaseLater(release);
+            if (plan.replacesCluster) {
+                image.releaseLater(plan.oldEntry); // the old (shared or compressed) storage, once unlinked on disk
             }
         } finally {
             image.lock().unlock();

@@ -1,7 +1,6 @@
 package io.jblk.qcow2.io;
 
 import io.jblk.qcow2.format.ClusterGeometry;
-import io.jblk.qcow2.format.CompressedDescriptor;
 import io.jblk.qcow2.format.L2Entry;
 import io.jblk.qcow2.format.SubclusterType;
 import io.jblk.qcow2.image.Qcow2Image;
@@ -250,17 +249,11 @@ public final class ZeroWriter {
     /** Replaces an entry and releases the host storage it referenced. Lock held. */
     private void unmap(long cluster, L2Entry old, L2Entry replacement) throws IOException {
         update(cluster, old, replacement);
-        if (old.isCompressed()) {
-            CompressedDescriptor d = CompressedDescriptor.decode(old.word(), geometry.clusterBits());
-            for (long c = d.firstHostCluster(geometry.clusterBits()); c <= d.lastHostCluster(geometry.clusterBits()); c++) {
-                image.releaseLater(c);
-            }
-        } else if (old.hasHostCluster(image.hasExternalData())) {
-            if (image.hasExternalData()) {
-                Await.await(image.dataFile().punchHole(old.hostOffset(), geometry.clusterSize()));
-            } else {
-                image.releaseLater(old.hostOffset() >>> geometry.clusterBits());
-            }
+        if (image.hasExternalData() && old.hasHostCluster(true)) {
+            // No refcounts in an external data file: give the space back to the host directly.
+            Await.await(image.dataFile().punchHole(old.hostOffset(), geometry.clusterSize()));
+        } else {
+            image.releaseLater(old);
         }
     }
 
