@@ -31,7 +31,7 @@ record CreateSettings(long size, int clusterBits, boolean extendedL2, int versio
         for (Map.Entry<String, String> o : options.formatOptions().entrySet()) {
             String v = o.getValue().trim();
             switch (o.getKey()) {
-                case "cluster_size" -> clusterSize = size("cluster_size", v);
+                case "cluster_size" -> clusterSize = OptionSizes.parse("cluster_size", v);
                 case "extended_l2" -> extendedL2 = bool("extended_l2", v);
                 case "compat" -> compat = switch (v) {
                     case "0.10", "v2" -> "0.10";
@@ -39,7 +39,7 @@ record CreateSettings(long size, int clusterBits, boolean extendedL2, int versio
                     default -> throw new InvalidOptionException("Invalid parameter '" + v
                             + "' for compat (expected 0.10 or 1.1)");
                 };
-                case "refcount_bits" -> refcountBits = (int) size("refcount_bits", v);
+                case "refcount_bits" -> refcountBits = (int) OptionSizes.parse("refcount_bits", v);
                 case "lazy_refcounts" -> lazy = bool("lazy_refcounts", v);
                 case "data_file" -> dataFile = v;
                 case "data_file_raw" -> dataFileRaw = bool("data_file_raw", v);
@@ -125,22 +125,5 @@ record CreateSettings(long size, int clusterBits, boolean extendedL2, int versio
             case "off", "false", "no" -> false;
             default -> throw new InvalidOptionException("Parameter '" + name + "' expects 'on' or 'off'");
         };
-    }
-
-    private static long size(String name, String v) throws InvalidOptionException {
-        try {
-            String s = v.toLowerCase(Locale.ROOT);
-            long unit = 1;
-            int suffix = "kmgt".indexOf(s.charAt(s.length() - 1));
-            if (suffix >= 0) {
-                unit = 1L << (10 * (suffix + 1));
-                s = s.substring(0, s.length() - 1);
-            } else if (s.endsWith("b")) {
-                s = s.substring(0, s.length() - 1);
-            }
-            return Math.multiplyExact(Long.parseLong(s), unit);
-        } catch (RuntimeException e) {
-            throw new InvalidOptionException("Parameter '" + name + "' expects a size, got '" + v + "'");
-        }
     }
 }

@@ -6,6 +6,7 @@ import io.jblk.api.OpenOptions;
 import io.jblk.nativeio.HostFile;
 import io.jblk.nativeio.HostFileOpener;
 import io.jblk.nativeio.HostFileOptions;
+import io.jblk.qcow2.OptionSizes;
 import io.jblk.qcow2.format.ClusterGeometry;
 import io.jblk.qcow2.format.CompressedDescriptor;
 import io.jblk.qcow2.format.Features;
@@ -146,18 +147,18 @@ public final class Qcow2Image implements HeaderWriter {
             };
             RefcountBlockLayout layout = new RefcountBlockLayout(header.refcountOrder(), clusterBits);
             MetadataCache blockCache = new MetadataCache("refcount block", file, 1 << clusterBits,
-                    Math.max(4L << clusterBits, parseSize(options.formatOption("refcount-cache-size", null),
+                    Math.max(4L << clusterBits, sizeOption(options, "refcount-cache-size",
                             DEFAULT_REFCOUNT_CACHE)));
             Refcounts refcounts = new Refcounts(file, layout, refTable, header.refcountTableOffset(),
                     header.refcountTableClusters(), blockCache, headerWriter, metadata);
-            int sliceBytes = (int) parseSize(options.formatOption("l2-cache-entry-size", null),
+            int sliceBytes = (int) sizeOption(options, "l2-cache-entry-size",
                     geometry.clusterSize());
             if (Integer.bitCount(sliceBytes) != 1 || sliceBytes < 512 || sliceBytes > geometry.clusterSize()) {
                 throw new io.jblk.api.InvalidOptionException("l2-cache-entry-size " + sliceBytes
                         + " must be a power of two between 512 and the cluster size " + geometry.clusterSize());
             }
             long wholeDisk = geometry.l1EntriesFor(header.size()) * geometry.clusterSize();
-            long l2CacheBytes = parseSize(options.formatOption("l2-cache-size", null),
+            long l2CacheBytes = sizeOption(options, "l2-cache-size",
                     Math.min(DEFAULT_MAX_L2_CACHE, Math.max(wholeDisk, 2L * sliceBytes)));
             MetadataCache sliceCache = new MetadataCache("L2 slice", file, sliceBytes, l2CacheBytes);
             L2Tables l2 = new L2Tables(file, geometry, l1, header.l1TableOffset(), sliceCache, refcounts, metadata,
@@ -193,23 +194,9 @@ public final class Qcow2Image implements HeaderWriter {
         return (bytes + (1L << clusterBits) - 1) >>> clusterBits;
     }
 
-    static long parseSize(String value, long fallback) throws io.jblk.api.InvalidOptionException {
-        if (value == null) {
-            return fallback;
-        }
-        try {
-            String v = value.trim().toLowerCase(java.util.Locale.ROOT);
-            long unit = 1;
-            char last = v.charAt(v.length() - 1);
-            int shift = "bkmgt".indexOf(last);
-            if (shift >= 0) {
-                unit = shift == 0 ? 1 : 1L << (10 * shift);
-                v = v.substring(0, v.length() - 1);
-            }
-            return Math.multiplyExact(Long.parseLong(v), unit);
-        } catch (RuntimeException e) {
-            throw new io.jblk.api.InvalidOptionException("'" + value + "' is not a size");
-        }
+    private static long sizeOption(OpenOptions options, String name, long fallback)
+            throws io.jblk.api.InvalidOptionException {
+        return OptionSizes.parse(name, options.formatOption(name, null), fallback);
     }
 
     private static long[] readTable(HostFile file, long offset, int entries) throws IOException {
