@@ -364,7 +364,7 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
             for (long p = alignDown(offset); p < end; p += BouncePool.CHUNK) {
                 long n = Math.min(BouncePool.CHUNK, alignUp(end) - p);
                 MemorySegment buf = bounce.asSlice(0, n);
-                long got = await(readNative(p, buf));
+                long got = Await.await(readNative(p, buf));
                 long s = Math.max(offset, p);
                 long e = Math.min(end, p + n);
                 if (got < n) {
@@ -434,7 +434,7 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
                     readBlock(p + n - alignment, buf.asSlice(n - alignment, alignment));
                 }
                 gather(srcs, s - offset, buf, s - p, e - s);
-                await(writeNative(p, buf));
+                Await.await(writeNative(p, buf));
             }
         } finally {
             BouncePool.give(bounce);
@@ -443,7 +443,7 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
 
     /** Reads one aligned block for read-modify-write; past end of file it reads as zeros. */
     private void readBlock(long offset, MemorySegment block) throws IOException {
-        long got = await(readNative(offset, block));
+        long got = Await.await(readNative(offset, block));
         if (got < block.byteSize()) {
             block.asSlice(got).fill((byte) 0);
         }
@@ -542,7 +542,7 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
             List<MemorySegment> zeros = List.of(BouncePool.ZEROS.asSlice(0, n));
             long at = offset + done;
             if (alignDown(at) == at && alignUp(at + n) == at + n) {
-                await(writeNative(at, zeros.getFirst()));
+                Await.await(writeNative(at, zeros.getFirst()));
             } else {
                 bounceWrite(at, zeros, at + n);
             }
@@ -553,7 +553,7 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
     /** fallocate; false when the filesystem refuses this mode (EOPNOTSUPP), any other error is thrown. */
     private boolean fallocateSupported(int mode, long offset, long length) throws IOException {
         try {
-            await(fallocateNative(mode, offset, length));
+            Await.await(fallocateNative(mode, offset, length));
             return true;
         } catch (NativeIOException e) {
             if (e.errno() == Linux.EOPNOTSUPP) {
@@ -649,31 +649,6 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
             return CompletableFuture.completedFuture(body.get());
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.failedFuture(e);
-        }
-    }
-
-    /** Waits for an engine primitive from slow-path code, rethrowing its failure as it was raised. */
-    static <T> T await(CompletableFuture<T> future) throws IOException {
-        try {
-            return future.get();
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof IOException io) {
-                throw io;
-            }
-            if (cause instanceof UncheckedIOException u) {
-                throw u.getCause();
-            }
-            if (cause instanceof RuntimeException r) {
-                throw r;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new IOException(cause);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted waiting for I/O on a host file");
         }
     }
 }

@@ -7,9 +7,10 @@ import io.jblk.api.CreateOptions;
 import io.jblk.api.ImageChecker;
 import io.jblk.api.ImageFormatException;
 import io.jblk.api.ImageResizer;
-import io.jblk.qcow2.check.Qcow2Checker;
 import io.jblk.api.OpenOptions;
+import io.jblk.nativeio.Await;
 import io.jblk.nativeio.HostFileOpener;
+import io.jblk.qcow2.check.Qcow2Checker;
 import io.jblk.qcow2.format.Qcow2Header;
 import io.jblk.qcow2.image.Qcow2Image;
 import io.jblk.qcow2.io.Backing;
@@ -133,7 +134,7 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
         }
         if (newSize > oldSize && backingSize > oldSize) {
             try (BlockDevice device = open(path, options.toBuilder().readOnly(false).build())) {
-                io.jblk.qcow2.meta.Await.await(device.writeZeroes(oldSize, Math.min(newSize, backingSize) - oldSize, false));
+                Await.await(device.writeZeroes(oldSize, Math.min(newSize, backingSize) - oldSize, false));
             }
         }
     }

@@ -9,7 +9,7 @@ import io.jblk.qcow2.format.Qcow2Header;
 import io.jblk.qcow2.format.Snapshot;
 import io.jblk.qcow2.format.TableLayout;
 import io.jblk.qcow2.image.Qcow2Image;
-import io.jblk.qcow2.meta.Await;
+import io.jblk.nativeio.Await;
 import io.jblk.qcow2.meta.Refcounts;
 
 import java.io.IOException;

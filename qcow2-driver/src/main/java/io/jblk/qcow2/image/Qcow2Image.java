@@ -15,7 +15,7 @@ import io.jblk.qcow2.format.Qcow2Header;
 import io.jblk.qcow2.format.RefcountBlockLayout;
 import io.jblk.qcow2.format.Snapshot;
 import io.jblk.qcow2.format.TableLayout;
-import io.jblk.qcow2.meta.Await;
+import io.jblk.nativeio.Await;
 import io.jblk.qcow2.meta.HeaderWriter;
 import io.jblk.qcow2.meta.L2Tables;
 import io.jblk.qcow2.meta.MetadataCache;

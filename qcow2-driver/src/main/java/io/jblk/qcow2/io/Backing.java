@@ -2,7 +2,7 @@ package io.jblk.qcow2.io;
 
 import io.jblk.api.BlockDevice;
 import io.jblk.api.Extent;
-import io.jblk.qcow2.meta.Await;
+import io.jblk.nativeio.Await;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;

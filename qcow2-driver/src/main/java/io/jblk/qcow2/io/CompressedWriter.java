@@ -5,7 +5,7 @@ import io.jblk.qcow2.format.CompressedDescriptor;
 import io.jblk.qcow2.format.L2Entry;
 import io.jblk.qcow2.format.Qcow2Header;
 import io.jblk.qcow2.image.Qcow2Image;
-import io.jblk.qcow2.meta.Await;
+import io.jblk.nativeio.Await;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;

@@ -4,7 +4,7 @@ import io.jblk.qcow2.format.ClusterGeometry;
 import io.jblk.qcow2.format.L2Entry;
 import io.jblk.qcow2.format.SubclusterType;
 import io.jblk.qcow2.image.Qcow2Image;
-import io.jblk.qcow2.meta.Await;
+import io.jblk.nativeio.Await;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;

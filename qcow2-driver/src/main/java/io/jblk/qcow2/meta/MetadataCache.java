@@ -1,5 +1,6 @@
 package io.jblk.qcow2.meta;
 
+import io.jblk.nativeio.Await;
 import io.jblk.nativeio.HostFile;
 
 import java.io.IOException;

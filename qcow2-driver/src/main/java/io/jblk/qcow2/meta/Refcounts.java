@@ -1,6 +1,7 @@
 package io.jblk.qcow2.meta;
 
 import io.jblk.api.CorruptImageException;
+import io.jblk.nativeio.Await;
 import io.jblk.nativeio.HostFile;
 import io.jblk.qcow2.format.RefcountBlockLayout;
 import io.jblk.qcow2.format.TableLayout;

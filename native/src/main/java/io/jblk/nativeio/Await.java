@@ -1,4 +1,4 @@
-package io.jblk.qcow2.meta;
+package io.jblk.nativeio;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -6,7 +6,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
-/** Blocks (a virtual thread, normally) on a host I/O future and rethrows its failure as the IOException it was. */
+/**
+ * Blocks (a virtual thread, normally) on a host I/O future and rethrows its failure as the IOException it was, for
+ * the engines' own slow paths and for drivers that write straight-line code over {@link HostFile}.
+ */
 public final class Await {
     private Await() {
     }
