@@ -5,7 +5,6 @@ import io.jblk.nativeio.HostFileOpener;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -13,12 +12,11 @@ import java.util.concurrent.CompletableFuture;
  * A {@link HostFile} that fails the operations its {@link FaultPlan} selects, the way Linux does: EIO or ENOSPC
  * from a write, read or fdatasync, a write that got only partly to the file, an fdatasync that keeps failing.
  */
-public final class FaultyHostFile implements HostFile {
-    private final HostFile delegate;
+public final class FaultyHostFile extends ForwardingHostFile {
     private final FaultPlan plan;
 
     public FaultyHostFile(HostFile delegate, FaultPlan plan) {
-        this.delegate = delegate;
+        super(delegate);
         this.plan = plan;
     }
 
@@ -106,58 +104,4 @@ public final class FaultyHostFile implements HostFile {
         delegate.truncate(size);
     }
 
-    @Override
-    public Path path() {
-        return delegate.path();
-    }
-
-    @Override
-    public boolean isReadOnly() {
-        return delegate.isReadOnly();
-    }
-
-    @Override
-    public boolean isDirect() {
-        return delegate.isDirect();
-    }
-
-    @Override
-    public int alignment() {
-        return delegate.alignment();
-    }
-
-    @Override
-    public long size() throws IOException {
-        return delegate.size();
-    }
-
-    @Override
-    public long allocatedBytes() throws IOException {
-        return delegate.allocatedBytes();
-    }
-
-    @Override
-    public long nextData(long offset) throws IOException {
-        return delegate.nextData(offset);
-    }
-
-    @Override
-    public long nextHole(long offset) throws IOException {
-        return delegate.nextHole(offset);
-    }
-
-    @Override
-    public String engineName() {
-        return delegate.engineName();
-    }
-
-    @Override
-    public String engineFallbackCause() {
-        return delegate.engineFallbackCause();
-    }
-
-    @Override
-    public void close() throws IOException {
-        delegate.close();
-    }
 }

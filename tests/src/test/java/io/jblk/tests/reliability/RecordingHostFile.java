@@ -15,51 +15,15 @@ import java.util.concurrent.CompletableFuture;
  * the file. The returned futures complete only after the entry is in the log, so a caller that observes completion
  * also observes the log entry.
  */
-public final class RecordingHostFile implements HostFile {
-    private final HostFile delegate;
+public final class RecordingHostFile extends ForwardingHostFile {
     private final HostOpLog log;
     private final Path key;
 
     /** {@code key} names the file in the log (the path the driver asked for). */
     public RecordingHostFile(HostFile delegate, HostOpLog log, Path key) {
-        this.delegate = delegate;
+        super(delegate);
         this.log = log;
         this.key = key;
-    }
-
-    @Override
-    public Path path() {
-        return delegate.path();
-    }
-
-    @Override
-    public boolean isReadOnly() {
-        return delegate.isReadOnly();
-    }
-
-    @Override
-    public boolean isDirect() {
-        return delegate.isDirect();
-    }
-
-    @Override
-    public int alignment() {
-        return delegate.alignment();
-    }
-
-    @Override
-    public long size() throws IOException {
-        return delegate.size();
-    }
-
-    @Override
-    public long allocatedBytes() throws IOException {
-        return delegate.allocatedBytes();
-    }
-
-    @Override
-    public CompletableFuture<Long> read(long offset, MemorySegment dst) {
-        return delegate.read(offset, dst);
     }
 
     @Override
@@ -105,28 +69,4 @@ public final class RecordingHostFile implements HostFile {
         log.append(new HostOp.Truncate(key, size));
     }
 
-    @Override
-    public long nextData(long offset) throws IOException {
-        return delegate.nextData(offset);
-    }
-
-    @Override
-    public long nextHole(long offset) throws IOException {
-        return delegate.nextHole(offset);
-    }
-
-    @Override
-    public String engineName() {
-        return delegate.engineName();
-    }
-
-    @Override
-    public String engineFallbackCause() {
-        return delegate.engineFallbackCause();
-    }
-
-    @Override
-    public void close() throws IOException {
-        delegate.close();
-    }
 }
