@@ -9,12 +9,15 @@ import org.junit.jupiter.api.io.TempDir;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -24,7 +27,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * complete in any order, so each 512-byte sector must end up either its content before the batch or the content of
  * one request of the batch that covers it, and every byte a read returns must be old or from a covering request:
  * never stale or foreign bytes.
- * {@code -Djblk.soak.batches=N} makes it longer.
+ * {@code -Djblk.soak.batches=N} makes it longer; {@code -Djblk.soak.duration=10m} (or {@code 90s}, {@code 1h},
+ * {@code PT10M}) runs batches until that much time has passed instead, which the {@code -Psoak} profile does.
  */
 class OverlappingSoakTest {
     private static final int SECTOR = 512;
@@ -56,11 +60,14 @@ class OverlappingSoakTest {
         Path image = dir.resolve("soak.qcow2");
         new Qcow2Driver().create(image, CreateOptions.builder(SIZE).backingFile("base.raw", "raw")
                 .option("extended_l2", "on").option("cluster_size", "64k").build());
-        int batches = Integer.getInteger("jblk.soak.batches", 40);
+        int batchLimit = Integer.getInteger("jblk.soak.batches", 40);
+        Duration duration = soakDuration(System.getProperty("jblk.soak.duration", ""));
+        long start = System.nanoTime();
         byte[] shadow = base.clone();
         long checkedSectors = 0;
+        int batches = 0;
         try (Qcow2Device device = Qcow2Images.open(image)) {
-            for (int b = 0; b < batches; b++) {
+            for (int b = 0; duration == null ? b < batchLimit : System.nanoTime() - start < duration.toNanos(); b++) {
                 List<Op> ops = new ArrayList<>();
                 List<CompletableFuture<Void>> futures = new ArrayList<>();
                 List<byte[]> reads = new ArrayList<>();
@@ -86,13 +93,57 @@ class OverlappingSoakTest {
                 byte[] after = Qcow2Images.read(device, 0, SIZE);
                 checkedSectors += check("batch " + b + " result", after, 0, shadow, ops);
                 shadow = after;
+                batches++;
             }
         }
-        System.out.println("[soak] " + batches + " batches of " + DEPTH + " requests, " + checkedSectors
-                + " sectors checked, 0 unexplained");
+        long seconds = (System.nanoTime() - start) / 1_000_000_000L;
+        System.out.println("[soak] " + batches + " batches of " + DEPTH + " requests (" + (long) batches * DEPTH
+                + " requests) in " + seconds + " s, " + checkedSectors + " sectors checked, 0 mismatches");
         assertTrue(checkedSectors > 0);
         Qcow2Images.assertQemuCheckClean(image);
         Qcow2Images.assertSameAsRaw(image, shadow, dir);
+    }
+
+    /** {@code ""} (no duration: count batches), {@code 10m}, {@code 90s}, {@code 1h}, or ISO-8601 {@code PT10M}. */
+    static Duration soakDuration(String text) {
+        String t = text.strip();
+        if (t.isEmpty()) {
+            return null;
+        }
+        try {
+            Duration d;
+            if (t.startsWith("P") || t.startsWith("p")) {
+                d = Duration.parse(t);
+            } else {
+                long n = Long.parseLong(t.substring(0, t.length() - 1));
+                d = switch (Character.toLowerCase(t.charAt(t.length() - 1))) {
+                    case 's' -> Duration.ofSeconds(n);
+                    case 'm' -> Duration.ofMinutes(n);
+                    case 'h' -> Duration.ofHours(n);
+                    default -> throw new IllegalArgumentException("unit");
+                };
+            }
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("not positive");
+            }
+            return d;
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("jblk.soak.duration=" + text
+                    + ": expected a positive count with s, m or h (10m, 90s, 1h) or ISO-8601 (PT10M)", e);
+        }
+    }
+
+    @Test
+    void soakDurationAcceptsUnitsAndIsoAndRejectsAnythingElse() {
+        assertEquals(null, soakDuration(" "));
+        assertEquals(Duration.ofMinutes(10), soakDuration("10m"));
+        assertEquals(Duration.ofSeconds(90), soakDuration("90s"));
+        assertEquals(Duration.ofHours(1), soakDuration("1H"));
+        assertEquals(Duration.ofMinutes(10), soakDuration("PT10M"));
+        for (String bad : new String[] {"10", "m", "0s", "-5m", "10d", "PTX"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> soakDuration(bad));
+            assertTrue(e.getMessage().contains("jblk.soak.duration=" + bad), e.getMessage());
+        }
     }
 
     private static Op randomOp(SplittableRandom random) {
