@@ -118,9 +118,14 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
      */
     @Override
     public void resize(Path path, OpenOptions options, long newSize) throws IOException {
+        resize(path, options, newSize, HostFileOpener.DEFAULT);
+    }
+
+    /** {@link #resize(Path, OpenOptions, long)} with host files from {@code opener} (crash and fault tests). */
+    public void resize(Path path, OpenOptions options, long newSize, HostFileOpener opener) throws IOException {
         long oldSize;
         long backingSize;
-        try (Qcow2Device device = open(path, options.toBuilder().readOnly(false).build(), HostFileOpener.DEFAULT)) {
+        try (Qcow2Device device = open(path, options.toBuilder().readOnly(false).build(), opener)) {
             oldSize = device.size();
             backingSize = device.backingSize();
             Qcow2Image image = device.image();
@@ -133,7 +138,7 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
             }
         }
         if (newSize > oldSize && backingSize > oldSize) {
-            try (BlockDevice device = open(path, options.toBuilder().readOnly(false).build())) {
+            try (BlockDevice device = open(path, options.toBuilder().readOnly(false).build(), opener)) {
                 Await.await(device.writeZeroes(oldSize, Math.min(newSize, backingSize) - oldSize, false));
             }
         }

@@ -529,12 +529,18 @@ public final class Qcow2Image implements HeaderWriter {
         dirtyOnDisk = dirty;
     }
 
-    /** Clears the dirty bit after refcounts were made accurate (clean close or repair). */
+    /**
+     * Writes the cached refcounts back and clears the dirty bit (clean close or repair). With lazy refcounts some
+     * refcount changes come with no L2 change and so never set the dirty bit (a resize releasing the old L1 table):
+     * they are written here too, or a clean close would leave them leaked.
+     */
     public void markClean() throws IOException {
-        if (writable && dirtyOnDisk) {
+        if (writable && (dirtyOnDisk || refcounts.blocks().hasDirty())) {
             refcounts.writeBack();
             Await.await(file.flush());
-            setDirty(false);
+            if (dirtyOnDisk) {
+                setDirty(false);
+            }
         }
     }
 

@@ -20,12 +20,20 @@ import java.util.concurrent.ExecutionException;
  * as its durable value or as the value of one of those requests. Sectors no request touched must read as the
  * initial guest content (zeros, or the backing file's data). Overlapping requests in flight at the same time are
  * ordered by acknowledgement; workloads avoid them.
+ *
+ * <p>A {@link GuestEvent.Resize} grows the disk: the area beyond the initial size starts as zeros, and the device's
+ * size after the crash must be the last acknowledged size or that of a resize still in progress. Only the sectors
+ * inside the size the device reports are read: a disk still at its old size cannot hold a durable write beyond it,
+ * because such a write was issued after the resize was acknowledged, and an acknowledged resize fixes the size.
  */
 public final class CrashOracle {
     public static final int SECTOR = 512;
     private final byte[] initial;
     private final List<GuestEvent> events;
     private final byte[] discardReveals;
+    private final long initialSize;
+    private final long[] initialHashes;
+    private final long[] revealHashes;
 
     /** {@code initialGuestContent}: what the device read before the workload started (virtual size bytes). */
     public CrashOracle(byte[] initialGuestContent, List<GuestEvent> events) {
@@ -34,12 +42,32 @@ public final class CrashOracle {
 
     /** {@code discardReveals}: what a discarded range may read as besides zeros and its old data (backing data). */
     public CrashOracle(byte[] initialGuestContent, List<GuestEvent> events, byte[] discardReveals) {
-        this.discardReveals = discardReveals;
         if (initialGuestContent.length % SECTOR != 0) {
             throw new IllegalArgumentException("guest size must be a multiple of " + SECTOR);
         }
-        this.initial = initialGuestContent;
         this.events = List.copyOf(events);
+        this.initialSize = initialGuestContent.length;
+        long largest = initialSize;
+        for (GuestEvent e : events) {
+            if (e instanceof GuestEvent.Resize r) {
+                if (r.newSize() < initialSize || r.newSize() % SECTOR != 0) {
+                    throw new IllegalArgumentException("the oracle models growth to whole sectors only: "
+                            + describe(r) + " from " + initialSize);
+                }
+                largest = Math.max(largest, r.newSize());
+            }
+        }
+        // Grown space reads as zeros (ImageResizer's contract), whatever the backing file holds there.
+        this.initial = Arrays.copyOf(initialGuestContent, Math.toIntExact(largest));
+        this.discardReveals = discardReveals == initialGuestContent ? initial
+                : Arrays.copyOf(discardReveals, Math.toIntExact(largest));
+        int sectors = initial.length / SECTOR;
+        initialHashes = new long[sectors];
+        revealHashes = new long[sectors];
+        for (int s = 0; s < sectors; s++) {
+            initialHashes[s] = hash(initial, s * SECTOR);
+            revealHashes[s] = this.discardReveals == initial ? initialHashes[s] : hash(this.discardReveals, s * SECTOR);
+        }
     }
 
     /** One sector that read as something no crash could have produced. */
@@ -59,12 +87,7 @@ public final class CrashOracle {
                 lastFlushIssue = Math.max(lastFlushIssue, f.issuedAt());
             }
         }
-        long[] initialHashes = new long[sectors];
-        long[] revealHashes = new long[sectors];
-        for (int s = 0; s < sectors; s++) {
-            initialHashes[s] = hash(initial, s * SECTOR);
-            revealHashes[s] = hash(discardReveals, s * SECTOR);
-        }
+        long[] sizes = allowedSizes(crashTime);
         long[][] allowed = new long[sectors][];
         String[] why = new String[sectors];
         for (int s = 0; s < sectors; s++) {
@@ -72,10 +95,10 @@ public final class CrashOracle {
         }
         final long durableBefore = lastFlushIssue;
         List<GuestEvent> durable = events.stream()
-                .filter(e -> !(e instanceof GuestEvent.Flush) && e.ackedAt() < durableBefore)
+                .filter(e -> isData(e) && e.ackedAt() < durableBefore)
                 .sorted((a, b) -> Long.compare(a.ackedAt(), b.ackedAt())).toList();
         List<GuestEvent> pending = events.stream()
-                .filter(e -> !(e instanceof GuestEvent.Flush) && !(e.ackedAt() < durableBefore)
+                .filter(e -> isData(e) && !(e.ackedAt() < durableBefore)
                         && e.issuedAt() < crashTime)
                 .sorted((a, b) -> Long.compare(a.issuedAt(), b.issuedAt())).toList();
         long zeroHash = hash(new byte[SECTOR], 0);
@@ -95,16 +118,47 @@ public final class CrashOracle {
                 durableOnly[s] = false;
             }, zeroHash);
         }
-        return new Expectation(allowed, why, durableOnly);
+        return new Expectation(allowed, why, durableOnly, sizes);
     }
 
-    /** Allowed hashes per sector, and why a sector is constrained. */
-    public record Expectation(long[][] allowed, String[] durableReason, boolean[] durableOnly) {
+    private static boolean isData(GuestEvent e) {
+        return !(e instanceof GuestEvent.Flush) && !(e instanceof GuestEvent.Resize);
+    }
+
+    /** The size after the last resize acknowledged before the crash, plus those of resizes in progress. */
+    private long[] allowedSizes(long crashTime) {
+        long durable = initialSize;
+        long durableAt = Long.MIN_VALUE;
+        long[] sizes = {};
+        for (GuestEvent e : events) {
+            if (e instanceof GuestEvent.Resize r && r.issuedAt() < crashTime) {
+                if (r.ackedAt() < crashTime) {
+                    if (r.ackedAt() > durableAt) {
+                        durable = r.newSize();
+                        durableAt = r.ackedAt();
+                    }
+                } else {
+                    sizes = union(sizes, r.newSize());
+                }
+            }
+        }
+        return union(new long[] {durable}, sizes);
+    }
+
+    /**
+     * Allowed hashes per sector, why a sector is constrained, and the virtual sizes the device may report (the
+     * first is the durable one).
+     */
+    public record Expectation(long[][] allowed, String[] durableReason, boolean[] durableOnly, long[] sizes) {
 
         public List<Violation> check(BlockDevice device, int maxReported) throws IOException {
             List<Violation> violations = new ArrayList<>();
             int chunk = 1 << 20;
-            long size = (long) allowed.length * SECTOR;
+            long size = Math.min((long) allowed.length * SECTOR, device.size());
+            if (!contains(sizes, device.size())) {
+                violations.add(new Violation(device.size(), "the device's size " + device.size()
+                        + " is none of the sizes a crash allows " + Arrays.toString(sizes)));
+            }
             try (Arena arena = Arena.ofShared()) {
                 MemorySegment buffer = arena.allocate(chunk, 4096);
                 for (long at = 0; at < size; at += chunk) {
@@ -164,6 +218,8 @@ public final class CrashOracle {
             case GuestEvent.Discard d -> range(d.offset(), d.length(), sink, zeroHash);
             case GuestEvent.Flush f -> {
             }
+            case GuestEvent.Resize r -> {
+            }
         }
     }
 
@@ -182,6 +238,7 @@ public final class CrashOracle {
             case GuestEvent.Zeroes z -> "write-zeroes @" + z.offset() + "+" + z.length() + " (t" + z.issuedAt() + ")";
             case GuestEvent.Discard d -> "discard @" + d.offset() + "+" + d.length() + " (t" + d.issuedAt() + ")";
             case GuestEvent.Flush f -> "flush (t" + f.issuedAt() + ")";
+            case GuestEvent.Resize r -> "resize to " + r.newSize() + " (t" + r.issuedAt() + ")";
         };
     }
 

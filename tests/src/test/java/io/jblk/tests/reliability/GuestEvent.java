@@ -21,4 +21,11 @@ public sealed interface GuestEvent {
 
     record Flush(long issuedAt, long ackedAt) implements GuestEvent {
     }
+
+    /**
+     * The virtual size changed to {@code newSize} (an {@link io.jblk.api.ImageResizer} resize between two opens of
+     * the image). A resize syncs the image itself, so once acknowledged it is durable; the grown area reads as zeros.
+     */
+    record Resize(long newSize, long issuedAt, long ackedAt) implements GuestEvent {
+    }
 }

@@ -16,7 +16,7 @@ import java.util.concurrent.CompletableFuture;
  * Wraps the device under test and journals every mutating request and flush with the shared clock, so the
  * {@link CrashOracle} knows, for any crash time, what was acknowledged and what was made durable.
  */
-public final class JournalingBlockDevice implements BlockDevice {
+public final class JournalingBlockDevice implements BlockDevice, ResizableDevice {
     private final BlockDevice device;
     private final HostOpLog clock;
     private final List<GuestEvent> events = new ArrayList<>();
@@ -42,6 +42,7 @@ public final class JournalingBlockDevice implements BlockDevice {
             case GuestEvent.Zeroes z -> new GuestEvent.Zeroes(z.offset(), z.length(), z.issuedAt(), at);
             case GuestEvent.Discard d -> new GuestEvent.Discard(d.offset(), d.length(), d.issuedAt(), at);
             case GuestEvent.Flush f -> new GuestEvent.Flush(f.issuedAt(), at);
+            case GuestEvent.Resize r -> new GuestEvent.Resize(r.newSize(), r.issuedAt(), at);
         });
     }
 
@@ -81,6 +82,17 @@ public final class JournalingBlockDevice implements BlockDevice {
     public CompletableFuture<Void> flush() {
         long issued = clock.tick();
         return journal(new GuestEvent.Flush(issued, Long.MAX_VALUE), device.flush());
+    }
+
+    /** Journals a resize; the wrapped device must be a {@link ResizableDevice}. */
+    @Override
+    public void resize(long newSize) throws IOException {
+        if (!(device instanceof ResizableDevice resizable)) {
+            throw new UnsupportedOperationException(device.getClass().getSimpleName() + " cannot resize");
+        }
+        int index = add(new GuestEvent.Resize(newSize, clock.tick(), Long.MAX_VALUE));
+        resizable.resize(newSize);
+        ack(index, clock.tick());
     }
 
     @Override

@@ -30,7 +30,12 @@ class Qcow2CrashTest {
 
     /** One scenario: image options, optional backing file and pre-fill, and the workload under test. */
     record Scenario(String name, String options, boolean backing, String[] prefill, boolean snapshot,
-                    Workload workload) {
+                    Workload workload, long size) {
+        Scenario(String name, String options, boolean backing, String[] prefill, boolean snapshot,
+                 Workload workload) {
+            this(name, options, backing, prefill, snapshot, workload, 4 << 20);
+        }
+
         @Override
         public String toString() {
             return name + " [" + options + "]";
@@ -55,8 +60,13 @@ class Qcow2CrashTest {
                     new String[] {"write -P 0x22 0 2M"}, true, allocating4k(ops))));
             all.add(Arguments.of(new Scenario("mixed random", ext, true, new String[] {"write -P 0x33 1M 1M"}, false,
                     Workload.mixed(ops, 65536, 5, true))));
+            all.add(Arguments.of(new Scenario("L1 growth by resize",
+                    "cluster_size=16384,extended_l2=on,lazy_refcounts=" + lazy, false,
+                    new String[] {"write -P 0x55 0 64k"}, false, l1Growth(ops, L1_GROWN_SIZE), 1 << 20)));
         }
-        return all.stream();
+        // -Djblk.crash.only=TEXT runs only the scenarios whose name contains TEXT (e.g. "L1 growth").
+        String only = System.getProperty("jblk.crash.only", "");
+        return all.stream().filter(a -> a.get()[0].toString().contains(only));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -65,7 +75,7 @@ class Qcow2CrashTest {
         ExternalTool.assumeAvailable("qemu-img", "qemu-io");
         SplittableRandom random = SeededRandom.forTest("qcow2 crash " + scenario);
         long seed = random.nextLong();
-        long size = 4 << 20;
+        long size = scenario.size();
         List<Path> staticFiles = new ArrayList<>();
         String options = scenario.options();
         byte[] backingBytes = new byte[(int) size];
@@ -92,11 +102,13 @@ class Qcow2CrashTest {
         RecordingHostFileOpener recorder = new RecordingHostFileOpener();
         List<GuestEvent> events;
         try (JournalingBlockDevice dev = new JournalingBlockDevice(
-                Qcow2UnderTest.QCOW2.open(image, recorder, false), recorder.log())) {
+                Qcow2UnderTest.QCOW2_RESIZABLE.open(image, recorder, false), recorder.log())) {
             scenario.workload().run(dev, new SplittableRandom(seed));
             events = dev.events();
         }
-        assertTrue(QemuImgCheck.run(image, null).clean(), "the image is clean after the workload itself");
+        QemuImgCheck.Report afterWorkload = QemuImgCheck.run(image, null);
+        assertTrue(afterWorkload.clean(), () -> "the image is clean after the workload itself: "
+                + afterWorkload.transcript());
 
         boolean lazy = options.contains("lazy_refcounts=on");
         int[] checks = {0};
@@ -118,7 +130,54 @@ class Qcow2CrashTest {
                 + ", host log " + recorder.log().size() + " entries, " + events.size() + " guest requests, "
                 + (checks[0] + checkEvery - 1) / checkEvery + " qemu-img checks");
         assertTrue(result.states() > 20, "enumerated " + result.states());
+        if (scenario.name().startsWith("L1 growth")) {
+            assertTrue(l1Grew(recorder.log()), "the recorded I/O moves the L1 table (header bytes 36..47 written)");
+        }
         assertEquals(List.of(), result.failures(), SeededRandom.withSeed(scenario + ": crash states failed", seed));
+    }
+
+    /**
+     * Grown size of the L1-growth workload: 16 KiB clusters with extended L2 map 16 MiB per L2 table, so growing a
+     * 1 MiB disk (one L1 entry) to 18 MiB needs a second L1 entry, and the driver moves L1 to a larger table.
+     */
+    static final long L1_GROWN_SIZE = 18 << 20;
+
+    /**
+     * A third of the requests as allocating 4 KiB writes inside the initial size, then a resize to {@code grownSize}
+     * (the L1 table grows), then allocating 4 KiB writes half in the newly mapped L2 range beyond the first L2
+     * table, half anywhere beyond the old size; a flush every ~4 requests and at the end.
+     */
+    static Workload l1Growth(int operations, long grownSize) {
+        return (device, random) -> {
+            long oldSize = device.size();
+            int before = Math.max(2, operations / 3);
+            for (int i = 0; i < before; i++) {
+                Workload.write(device, random.nextLong(oldSize / 4096) * 4096, 4096, i + 1);
+                if (random.nextInt(4) == 0) {
+                    Workload.await(device.flush());
+                }
+            }
+            Workload.resize(device, grownSize);
+            long secondTable = 16 << 20;
+            for (int i = before; i < operations; i++) {
+                long from = random.nextBoolean() ? secondTable : oldSize;
+                Workload.write(device, from + random.nextLong((grownSize - from) / 4096) * 4096, 4096, i + 1);
+                if (random.nextInt(4) == 0) {
+                    Workload.await(device.flush());
+                }
+            }
+            Workload.await(device.flush());
+        };
+    }
+
+    /** Whether the log has a write to the header's l1_size / l1_table_offset fields (a new L1 table went live). */
+    static boolean l1Grew(HostOpLog log) {
+        for (HostOpLog.Entry e : log.entries()) {
+            if (e.op() instanceof HostOp.Write w && w.offset() <= 36 && w.offset() + w.data().length >= 48) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** 4 KiB writes at random 4 KiB-aligned offsets (mostly allocating), a flush every ~5. */

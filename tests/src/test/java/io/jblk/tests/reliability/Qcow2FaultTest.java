@@ -54,7 +54,44 @@ class Qcow2FaultTest {
             Workload.await(device.discard((1 << 20) + 65536, 65536));
             Workload.await(device.flush());
         };
-        FaultSweep sweep = new FaultSweep(Qcow2UnderTest.QCOW2, workload, seed);
+        sweepAndCheck(Qcow2UnderTest.QCOW2, workload, pristine, dir, kind, effect, errno, lazy, seed);
+    }
+
+    /**
+     * The same sweep over a workload that grows the L1 table: allocating writes on a 1 MiB image with 16 KiB
+     * extended-L2 clusters, a resize to 18 MiB (the driver writes a larger L1 table, points the header at it and
+     * frees the old one), allocating writes beyond the old size. Every write point of the resize is hit, among them
+     * the new L1 table and the header's L1 fields.
+     */
+    /** The fault kinds of {@link #faults()} but punch-hole: growing the disk and allocating release nothing. */
+    static Stream<Arguments> l1GrowthFaults() {
+        return faults().filter(a -> a.get()[0] != FaultPlan.Kind.PUNCH);
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2} {3}")
+    @MethodSource("l1GrowthFaults")
+    void faultsWhileTheL1TableGrowsLoseNothingFlushed(FaultPlan.Kind kind, FaultPlan.Effect effect,
+                                                      FaultPlan.Errno errno, String lazy, @TempDir Path dir)
+            throws Exception {
+        ExternalTool.assumeAvailable("qemu-img");
+        long seed = SeededRandom.forTest("qcow2 L1 growth faults " + kind + " " + effect).nextLong();
+        Path pristine = Qcow2UnderTest.create(dir.resolve("pristine.qcow2"), 1 << 20,
+                "cluster_size=16384,extended_l2=on," + lazy);
+        Qcow2UnderTest.qemuIo(pristine, "write -P 0x44 0 64k");
+        List<FaultSweep.Outcome> outcomes = sweepAndCheck(Qcow2UnderTest.QCOW2_RESIZABLE,
+                Qcow2CrashTest.l1Growth(12, Qcow2CrashTest.L1_GROWN_SIZE), pristine, dir, kind, effect, errno,
+                "L1 growth " + lazy, seed);
+        if (kind == FaultPlan.Kind.WRITE) {
+            assertTrue(outcomes.stream().anyMatch(o -> o.fired().stream().anyMatch(f -> f.contains("write @36+12 "))),
+                    "a fault hit the header write that switches to the grown L1 table");
+        }
+    }
+
+    private static List<FaultSweep.Outcome> sweepAndCheck(DeviceUnderTest device, Workload workload, Path pristine,
+                                                          Path dir, FaultPlan.Kind kind, FaultPlan.Effect effect,
+                                                          FaultPlan.Errno errno, String lazy, long seed)
+            throws Exception {
+        FaultSweep sweep = new FaultSweep(device, workload, seed);
         long ops = sweep.countOps(pristine, dir, kind);
         long upTo = Math.min(ops, 80);
         List<FaultSweep.Outcome> outcomes = sweep.sweep(pristine, dir, upTo,
@@ -82,5 +119,6 @@ class Qcow2FaultTest {
         assertTrue(ops > 0, "the workload issues " + kind + " operations");
         assertEquals(List.of(), problems.stream().limit(5).toList(),
                 SeededRandom.withSeed(problems.size() + " injections broke the image", seed));
+        return outcomes;
     }
 }

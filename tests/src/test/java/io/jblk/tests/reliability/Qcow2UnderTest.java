@@ -18,6 +18,10 @@ final class Qcow2UnderTest {
     static final DeviceUnderTest QCOW2 = (image, opener, readOnly) ->
             new Qcow2Driver().open(image, OpenOptions.builder().readOnly(readOnly).build(), opener);
 
+    /** The same, as a {@link ResizableDevice}: a workload may resize it (close, resize, reopen). */
+    static final DeviceUnderTest QCOW2_RESIZABLE = (image, opener, readOnly) ->
+            new ReopeningResizeDevice(image, OpenOptions.builder().readOnly(readOnly).build(), opener);
+
     /** {@code qemu-img create -f qcow2 -o OPTIONS PATH SIZE}. */
     static Path create(Path path, long size, String options) throws IOException, InterruptedException {
         ExternalTool.qemuImg("create", "-q", "-f", "qcow2", "-o", options, path.toString(), Long.toString(size)).ok();

@@ -30,6 +30,15 @@ public interface Workload {
         }
     }
 
+    /** Changes the virtual size (the device must be a {@link ResizableDevice}, e.g. a journaled one over it). */
+    static void resize(BlockDevice device, long newSize) throws IOException {
+        if (!(device instanceof ResizableDevice resizable)) {
+            throw new IllegalArgumentException("a resizing workload needs a ResizableDevice, got "
+                    + device.getClass().getSimpleName());
+        }
+        resizable.resize(newSize);
+    }
+
     /** Writes {@code length} bytes of a pattern unique to ({@code tag}, offset) so stale data is recognisable. */
     static void write(BlockDevice device, long offset, int length, int tag) throws IOException {
         try (Arena arena = Arena.ofShared()) {
