@@ -68,6 +68,43 @@ public interface HostFile extends AutoCloseable {
     /** fdatasync: every write completed before this call is durable when the future completes. */
     CompletableFuture<Void> flush();
 
+    // ---- the same operations, blocking the calling thread ----
+    //
+    // For callers that already run on a thread of their own (a request's virtual thread, say): the native engines
+    // serve these without the hand-off to a completion thread that a future needs (the threads engine makes the
+    // system call on the calling thread; io_uring wakes the parked caller straight from its reaper). Decorators that
+    // override only the asynchronous methods still see every operation: these defaults go through them.
+
+    /** {@link #read} and wait: yields how many bytes came from the file, the rest of {@code dst} is zero-filled. */
+    default long readBlocking(long offset, MemorySegment dst) throws IOException {
+        return Await.await(read(offset, dst));
+    }
+
+    /** {@link #write(long, MemorySegment)} and wait. */
+    default void writeBlocking(long offset, MemorySegment src) throws IOException {
+        Await.await(write(offset, src));
+    }
+
+    /** {@link #write(long, List)} and wait. */
+    default void writeBlocking(long offset, List<MemorySegment> srcs) throws IOException {
+        Await.await(write(offset, srcs));
+    }
+
+    /** {@link #zeroRange} and wait. */
+    default void zeroRangeBlocking(long offset, long length) throws IOException {
+        Await.await(zeroRange(offset, length));
+    }
+
+    /** {@link #punchHole} and wait. */
+    default void punchHoleBlocking(long offset, long length) throws IOException {
+        Await.await(punchHole(offset, length));
+    }
+
+    /** {@link #flush} and wait. */
+    default void flushBlocking() throws IOException {
+        Await.await(flush());
+    }
+
     /** Sets the file size (ftruncate). */
     void truncate(long size) throws IOException;
 

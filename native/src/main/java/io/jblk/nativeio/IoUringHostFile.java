@@ -49,17 +49,22 @@ final class IoUringHostFile extends NativeHostFile {
         return "io_uring";
     }
 
-    /** One request and its future; {@link #complete} runs on the reaper and must not block. */
+    /**
+     * One request and whoever waits for it: a future (completed on {@link #COMPLETER}) or a blocked caller (unparked
+     * straight from the reaper). {@link #complete} runs on the reaper and must not block.
+     */
     private abstract class Op<T> implements IoUring.Completion {
-        final CompletableFuture<T> future = new CompletableFuture<>();
         final String call;
+        private CompletableFuture<T> future;
+        private Waiter<T> waiter;
 
         Op(String call) {
             this.call = call;
         }
 
-        /** Takes a ring slot, then submits. */
+        /** Takes a ring slot, then submits; the future completes when the kernel is done. */
         CompletableFuture<T> start() {
+            future = new CompletableFuture<>();
             ring.acquire();
             try {
                 submit();
@@ -68,6 +73,19 @@ final class IoUringHostFile extends NativeHostFile {
                 future.completeExceptionally(e);
             }
             return future;
+        }
+
+        /** Takes a ring slot, submits and parks the calling thread until the kernel is done. */
+        T run() throws IOException {
+            waiter = new Waiter<>();
+            ring.acquire();
+            try {
+                submit();
+            } catch (IOException | RuntimeException e) {
+                ring.release();
+                throw e;
+            }
+            return waiter.await();
         }
 
         abstract void submit() throws IOException;
@@ -82,12 +100,20 @@ final class IoUringHostFile extends NativeHostFile {
 
         void succeed(T value) {
             ring.release();
-            COMPLETER.execute(() -> future.complete(value));
+            if (waiter != null) {
+                waiter.succeed(value);
+            } else {
+                COMPLETER.execute(() -> future.complete(value));
+            }
         }
 
         void fail(Throwable e) {
             ring.release();
-            COMPLETER.execute(() -> future.completeExceptionally(e));
+            if (waiter != null) {
+                waiter.fail(e);
+            } else {
+                COMPLETER.execute(() -> future.completeExceptionally(e));
+            }
         }
 
         void failErrno(long offset, long length, int res) {
@@ -237,14 +263,47 @@ final class IoUringHostFile extends NativeHostFile {
 
     @Override
     CompletableFuture<Void> fallocateNative(int mode, long offset, long length) {
-        // FALLOCATE carries the length in addr and the mode in len.
-        return new ControlOp("fallocate(mode 0x" + Integer.toHexString(mode) + ")", IORING_OP_FALLOCATE,
-                offset, length, mode, 0, length).start();
+        return fallocateOp(mode, offset, length).start();
     }
 
     @Override
     CompletableFuture<Void> fdatasyncNative() {
-        return new ControlOp("fsync(DATASYNC)", IORING_OP_FSYNC, 0, 0, 0, IORING_FSYNC_DATASYNC, -1).start();
+        return fdatasyncOp().start();
+    }
+
+    private ControlOp fallocateOp(int mode, long offset, long length) {
+        // FALLOCATE carries the length in addr and the mode in len.
+        return new ControlOp("fallocate(mode 0x" + Integer.toHexString(mode) + ")", IORING_OP_FALLOCATE,
+                offset, length, mode, 0, length);
+    }
+
+    private ControlOp fdatasyncOp() {
+        return new ControlOp("fsync(DATASYNC)", IORING_OP_FSYNC, 0, 0, 0, IORING_FSYNC_DATASYNC, -1);
+    }
+
+    @Override
+    long readNow(long offset, MemorySegment dst) throws IOException {
+        return new TransferOp(false, offset, dst).run();
+    }
+
+    @Override
+    void writeNow(long offset, MemorySegment src) throws IOException {
+        new TransferOp(true, offset, src).run();
+    }
+
+    @Override
+    long writevNow(long offset, List<MemorySegment> srcs) throws IOException {
+        return new WritevOp(offset, srcs).run();
+    }
+
+    @Override
+    void fallocateNow(int mode, long offset, long length) throws IOException {
+        fallocateOp(mode, offset, length).run();
+    }
+
+    @Override
+    void fdatasyncNow() throws IOException {
+        fdatasyncOp().run();
     }
 
     @Override

@@ -90,6 +90,29 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
 
     abstract CompletableFuture<Void> fdatasyncNative();
 
+    // The same primitives, blocking the calling thread. These defaults wait on the futures; the engines override
+    // them to skip the hand-off to a completion thread.
+
+    long readNow(long offset, MemorySegment dst) throws IOException {
+        return Await.await(readNative(offset, dst));
+    }
+
+    void writeNow(long offset, MemorySegment src) throws IOException {
+        Await.await(writeNative(offset, src));
+    }
+
+    long writevNow(long offset, List<MemorySegment> srcs) throws IOException {
+        return Await.await(writevNative(offset, srcs));
+    }
+
+    void fallocateNow(int mode, long offset, long length) throws IOException {
+        fallocateNow(mode, offset, length);
+    }
+
+    void fdatasyncNow() throws IOException {
+        Await.await(fdatasyncNative());
+    }
+
     /** Releases engine resources; called once, after every operation has finished. */
     abstract void closeEngine() throws IOException;
 
@@ -301,6 +324,103 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
         return track(fdatasyncNative());
     }
 
+    // ---- HostFile, blocking: the same paths run on the calling thread ----
+
+    @Override
+    public long readBlocking(long offset, MemorySegment dst) throws IOException {
+        Objects.requireNonNull(dst, "dst");
+        throwIfPresent(badRange("read", offset, dst.byteSize()));
+        return sync("read", () -> {
+            long length = dst.byteSize();
+            if (length == 0) {
+                return 0L;
+            }
+            if (confined(dst) || !kernelReady(offset, dst) || dst.isReadOnly()) {
+                return bounceRead(offset, dst);
+            }
+            long n = readNow(offset, dst);
+            if (n < length) {
+                dst.asSlice(n).fill((byte) 0);
+            }
+            return n;
+        });
+    }
+
+    @Override
+    public void writeBlocking(long offset, MemorySegment src) throws IOException {
+        writeBlocking(offset, List.of(src));
+    }
+
+    @Override
+    public void writeBlocking(long offset, List<MemorySegment> srcs) throws IOException {
+        long total = 0;
+        boolean direct = srcs.size() <= Linux.IOV_MAX;
+        for (MemorySegment s : srcs) {
+            total += s.byteSize();
+            direct &= !confined(s) && kernelReady(offset, s);
+        }
+        throwIfPresent(refuseWrite("write", offset, total));
+        throwIfPresent(badRange("write", offset, total));
+        long length = total;
+        boolean straight = direct;
+        sync("write", () -> {
+            if (length == 0) {
+                return null;
+            }
+            if (!straight) {
+                slowWrite(offset, srcs, length);
+                return null;
+            }
+            long end = offset + length;
+            long stamp = sizes.growing(end);
+            try {
+                gatherWriteNow(offset, srcs);
+                sizes.grew(end);
+            } finally {
+                sizes.release(stamp);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void zeroRangeBlocking(long offset, long length) throws IOException {
+        throwIfPresent(refuseWrite("zeroRange", offset, length));
+        throwIfPresent(badRange("zeroRange", offset, length));
+        sync("zeroRange", () -> {
+            if (length > 0) {
+                zeroSlow(offset, length);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void punchHoleBlocking(long offset, long length) throws IOException {
+        throwIfPresent(refuseWrite("punchHole", offset, length));
+        throwIfPresent(badRange("punchHole", offset, length));
+        sync("punchHole", () -> {
+            if (length > 0) {
+                punchSlow(offset, length);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void flushBlocking() throws IOException {
+        sync("flush", () -> {
+            fdatasyncNow();
+            return null;
+        });
+    }
+
+    private static void throwIfPresent(IOException e) throws IOException {
+        if (e != null) {
+            throw e;
+        }
+    }
+
     @Override
     public void close() throws IOException {
         if (!inFlight.closeAndAwait()) {
@@ -364,7 +484,7 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
             for (long p = alignDown(offset); p < end; p += BouncePool.CHUNK) {
                 long n = Math.min(BouncePool.CHUNK, alignUp(end) - p);
                 MemorySegment buf = bounce.asSlice(0, n);
-                long got = Await.await(readNative(p, buf));
+                long got = readNow(p, buf);
                 long s = Math.max(offset, p);
                 long e = Math.min(end, p + n);
                 if (got < n) {
@@ -434,7 +554,7 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
                     readBlock(p + n - alignment, buf.asSlice(n - alignment, alignment));
                 }
                 gather(srcs, s - offset, buf, s - p, e - s);
-                Await.await(writeNative(p, buf));
+                writeNow(p, buf);
             }
         } finally {
             BouncePool.give(bounce);
@@ -443,7 +563,7 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
 
     /** Reads one aligned block for read-modify-write; past end of file it reads as zeros. */
     private void readBlock(long offset, MemorySegment block) throws IOException {
-        long got = Await.await(readNative(offset, block));
+        long got = readNow(offset, block);
         if (got < block.byteSize()) {
             block.asSlice(got).fill((byte) 0);
         }
@@ -476,6 +596,26 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
             return writeNative(offset, srcs.getFirst());
         }
         return writevNative(offset, srcs).thenCompose(written -> writeRemainder(offset, srcs, written));
+    }
+
+    /** {@link #gatherWrite}, blocking. */
+    private void gatherWriteNow(long offset, List<MemorySegment> srcs) throws IOException {
+        if (srcs.size() == 1) {
+            writeNow(offset, srcs.getFirst());
+            return;
+        }
+        long skip = writevNow(offset, srcs);
+        long position = offset;
+        for (MemorySegment s : srcs) {
+            long size = s.byteSize();
+            if (skip >= size) {
+                skip -= size;
+            } else {
+                writeNow(position + skip, s.asSlice(skip));
+                skip = 0;
+            }
+            position += size;
+        }
     }
 
     private CompletableFuture<Void> writeRemainder(long offset, List<MemorySegment> srcs, long written) {
@@ -542,7 +682,7 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
             List<MemorySegment> zeros = List.of(BouncePool.ZEROS.asSlice(0, n));
             long at = offset + done;
             if (alignDown(at) == at && alignUp(at + n) == at + n) {
-                Await.await(writeNative(at, zeros.getFirst()));
+                writeNow(at, zeros.getFirst());
             } else {
                 bounceWrite(at, zeros, at + n);
             }
@@ -553,7 +693,7 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
     /** fallocate; false when the filesystem refuses this mode (EOPNOTSUPP), any other error is thrown. */
     private boolean fallocateSupported(int mode, long offset, long length) throws IOException {
         try {
-            Await.await(fallocateNative(mode, offset, length));
+            fallocateNow(mode, offset, length);
             return true;
         } catch (NativeIOException e) {
             if (e.errno() == Linux.EOPNOTSUPP) {

@@ -485,4 +485,111 @@ abstract class HostFileContractTest {
         HostFile f = create("locked");
         assertThrows(IOException.class, () -> HostFile.open(f.path(), options()));
     }
+
+    /**
+     * The blocking forms against a shadow copy, from platform and virtual threads at once (the threads engine makes
+     * the call on a platform caller's thread, hands O_DIRECT work off for a virtual one; io_uring parks either).
+     */
+    @Test
+    void blockingFormsMatchShadowFromAnyThread() throws Exception {
+        HostFile f = create("blocking");
+        int threads = 6;
+        int regionSize = 65_537;
+        int fileSize = threads * regionSize;
+        f.writeBlocking(0, MemorySegment.ofArray(new byte[fileSize]));
+        byte[] shadow = new byte[fileSize];
+        long seed = SeededRandom.seed();
+        System.out.println("[seed] blocking: -Djblk.seed=" + seed);
+        SplittableRandom root = new SplittableRandom(seed);
+        List<Thread> workers = new ArrayList<>();
+        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int t = 0; t < threads; t++) {
+            int base = t * regionSize;
+            SplittableRandom rnd = root.split();
+            Runnable body = () -> {
+                try {
+                    for (int i = 0; i < 120; i++) {
+                        int off = base + rnd.nextInt(regionSize - 1);
+                        int len = 1 + rnd.nextInt(Math.min(12_000, base + regionSize - off));
+                        int op = rnd.nextInt(10);
+                        if (op < 4) {
+                            byte[] data = random(rnd, len);
+                            f.writeBlocking(off, rnd.nextBoolean() ? MemorySegment.ofArray(data) : nativeBytes(data, rnd.nextInt(3) * 512));
+                            System.arraycopy(data, 0, shadow, off, len);
+                        } else if (op == 4) {
+                            byte[] data = random(rnd, len);
+                            int cut = rnd.nextInt(len + 1);
+                            f.writeBlocking(off, List.of(nativeBytes(Arrays.copyOf(data, cut), 0),
+                                    MemorySegment.ofArray(Arrays.copyOfRange(data, cut, len))));
+                            System.arraycopy(data, 0, shadow, off, len);
+                        } else if (op == 5) {
+                            f.zeroRangeBlocking(off, len);
+                            Arrays.fill(shadow, off, off + len, (byte) 0);
+                        } else if (op == 6) {
+                            f.punchHoleBlocking(off, len);
+                            Arrays.fill(shadow, off, off + len, (byte) 0);
+                        } else {
+                            MemorySegment dst = rnd.nextBoolean() ? MemorySegment.ofArray(new byte[len])
+                                    : arena.allocate(len + 512, 4096).asSlice(rnd.nextInt(2) * 512, len);
+                            assertEquals(len, f.readBlocking(off, dst));
+                            if (!Arrays.equals(Arrays.copyOfRange(shadow, off, off + len), dst.toArray(ValueLayout.JAVA_BYTE))) {
+                                throw new AssertionError(SeededRandom.withSeed("blocking read " + len + " at " + off
+                                        + " differs from shadow", seed));
+                            }
+                        }
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            };
+            workers.add(t % 2 == 0 ? Thread.ofVirtual().start(body) : Thread.ofPlatform().start(body));
+        }
+        for (Thread w : workers) {
+            assertTrue(w.join(java.time.Duration.ofMinutes(5)), "worker finished");
+        }
+        if (!failures.isEmpty()) {
+            throw new AssertionError(failures.getFirst());
+        }
+        f.flushBlocking();
+        assertArrayEquals(shadow, readBytes(f, 0, fileSize, 0), SeededRandom.withSeed("final content", seed));
+        MemorySegment tail = arena.allocate(4096, 4096);
+        tail.fill((byte) 0x5a);
+        assertEquals(100L, f.readBlocking(fileSize - 100, tail), "bytes from the file before end of file");
+        assertArrayEquals(new byte[4096 - 100], tail.asSlice(100).toArray(ValueLayout.JAVA_BYTE));
+    }
+
+    /** The blocking forms throw what the futures would have failed with, directly. */
+    @Test
+    void blockingFormsThrowTypedErrors() throws Exception {
+        HostFile f = create("blocking-errors");
+        MemorySegment buf = nativeBytes(new byte[4096], 0);
+        assertThrows(IOException.class, () -> f.readBlocking(-4096, buf));
+        assertThrows(IOException.class, () -> f.writeBlocking(Long.MAX_VALUE - 10, buf));
+        IOException big = assertThrows(IOException.class, () -> f.writeBlocking(1L << 50, buf));
+        if (!expectedEngine().equals("filechannel")) {
+            NativeIOException n = assertInstanceOf(NativeIOException.class, big, big.toString());
+            assertEquals("EFBIG", n.errnoName());
+        }
+        IOException fromVirtual = virtualWriteFailure(f, buf);
+        assertInstanceOf(IOException.class, fromVirtual);
+        f.close();
+        assertInstanceOf(java.nio.channels.ClosedChannelException.class,
+                assertThrows(IOException.class, () -> f.readBlocking(0, buf)));
+        assertThrows(IOException.class, () -> f.writeBlocking(0, buf));
+        assertThrows(IOException.class, f::flushBlocking);
+        assertThrows(IOException.class, () -> f.zeroRangeBlocking(0, 10));
+        assertThrows(IOException.class, () -> f.punchHoleBlocking(0, 10));
+    }
+
+    private static IOException virtualWriteFailure(HostFile f, MemorySegment buf) throws InterruptedException {
+        IOException[] caught = new IOException[1];
+        Thread.ofVirtual().start(() -> {
+            try {
+                f.writeBlocking(1L << 50, buf);
+            } catch (IOException e) {
+                caught[0] = e;
+            }
+        }).join();
+        return caught[0];
+    }
 }
