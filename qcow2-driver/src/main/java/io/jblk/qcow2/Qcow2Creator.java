@@ -67,10 +67,10 @@ final class Qcow2Creator {
             for (int i = 0; i < 3; i++) {
                 layout.set(block, i, 1);
             }
-            Await.await(file.write(0, MemorySegment.ofArray(initial.encode())));
-            Await.await(file.write(cs, MemorySegment.ofArray(table)));
-            Await.await(file.write(2L * cs, MemorySegment.ofArray(block)));
-            Await.await(file.flush());
+            file.writeBlocking(0, MemorySegment.ofArray(initial.encode()));
+            file.writeBlocking(cs, MemorySegment.ofArray(table));
+            file.writeBlocking(2L * cs, MemorySegment.ofArray(block));
+            file.flushBlocking();
         }
         OpenOptions rw = OpenOptions.builder().formatOption("locking", "false").build();
         Qcow2Image image = Qcow2Image.open(path, rw, opener, false);
@@ -87,12 +87,12 @@ final class Qcow2Creator {
             // Only the table's own bytes, like QEMU: the rest of its cluster stays a hole, so a 2 MiB-cluster image
             // does not spend 2 MiB of disk on an 8-byte L1 table (and the file is byte-identical to qemu-img's).
             if (l1Entries > 0) {
-                Await.await(image.file().write(l1Offset, MemorySegment.ofArray(new byte[(int) l1Entries * 8])));
+                image.file().writeBlocking(l1Offset, MemorySegment.ofArray(new byte[(int) l1Entries * 8]));
             }
-            Await.await(image.file().flush());
+            image.file().flushBlocking();
             Qcow2Header sized = image.header().withL1Table((int) l1Entries, l1Offset).withSize(s.size());
-            Await.await(image.file().write(0, MemorySegment.ofArray(sized.encode())));
-            Await.await(image.file().flush());
+            image.file().writeBlocking(0, MemorySegment.ofArray(sized.encode()));
+            image.file().flushBlocking();
         } finally {
             image.close();
         }
@@ -117,9 +117,9 @@ final class Qcow2Creator {
                 image.setEntry(c, new L2Entry(word, 0));
                 if (!mode.equals("metadata")) {
                     if (mode.equals("full")) {
-                        Await.await(image.dataFile().write(host, MemorySegment.ofArray(new byte[geometry.clusterSize()])));
+                        image.dataFile().writeBlocking(host, MemorySegment.ofArray(new byte[geometry.clusterSize()]));
                     } else {
-                        Await.await(image.dataFile().zeroRange(host, geometry.clusterSize()));
+                        image.dataFile().zeroRangeBlocking(host, geometry.clusterSize());
                     }
                 }
                 if (!image.hasExternalData()) {

@@ -109,9 +109,21 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
         void run() throws IOException;
     }
 
-    private CompletableFuture<Void> submit(Work work) {
+    /** Validates a request and returns its body; validation failures are thrown before anything runs. */
+    private interface Request {
+        Work validate() throws IOException;
+    }
+
+    /** Runs a request on a virtual thread of its own: the asynchronous API. */
+    private CompletableFuture<Void> submit(Request request) {
+        Work work;
+        try {
+            work = request.validate();
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
         if (closed || inFlight.register() < 0) {
-            return CompletableFuture.failedFuture(new DeviceClosedException("qcow2 image " + image.path() + " is closed"));
+            return CompletableFuture.failedFuture(closedException());
         }
         try {
             return CompletableFuture.runAsync(() -> {
@@ -129,57 +141,106 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
         }
     }
 
+    /** Runs a request on the calling thread: the blocking API, no thread hand-off. */
+    private void runHere(Request request) throws IOException {
+        Work work = request.validate();
+        if (closed || inFlight.register() < 0) {
+            throw closedException();
+        }
+        try {
+            work.run();
+        } finally {
+            inFlight.arriveAndDeregister();
+        }
+    }
+
+    private DeviceClosedException closedException() {
+        return new DeviceClosedException("qcow2 image " + image.path() + " is closed");
+    }
+
+    private Request readRequest(long offset, MemorySegment buffer) {
+        return () -> {
+            RequestChecks.checkRange("read", offset, buffer.byteSize(), size);
+            return () -> reader.read(offset, buffer);
+        };
+    }
+
+    private Request writeRequest(long offset, MemorySegment data, boolean fua) {
+        return () -> {
+            RequestChecks.checkWrite("write", offset, data.byteSize(), size, isReadOnly());
+            return () -> {
+                if (compressor != null) {
+                    writeCompressed(offset, data);
+                } else {
+                    writer.write(offset, data);
+                }
+                afterWrite(fua);
+            };
+        };
+    }
+
+    private Request writeZeroesRequest(long offset, long length, boolean mayUnmap) {
+        return () -> {
+            RequestChecks.checkWrite("write-zeroes", offset, length, size, isReadOnly());
+            return () -> {
+                zeros.writeZeroes(offset, length, mayUnmap);
+                afterWrite(false);
+            };
+        };
+    }
+
+    private Request discardRequest(long offset, long length) {
+        return () -> {
+            RequestChecks.checkWrite("discard", offset, length, size, isReadOnly());
+            return () -> {
+                zeros.discard(offset, length);
+                afterWrite(false);
+            };
+        };
+    }
+
+    private Request flushRequest() {
+        return () -> isReadOnly() ? () -> { } : this::flushNow;
+    }
+
     @Override
     public CompletableFuture<Void> read(long offset, MemorySegment buffer) {
-        try {
-            RequestChecks.checkRange("read", offset, buffer.byteSize(), size);
-        } catch (IOException e) {
-            return CompletableFuture.failedFuture(e);
-        }
-        return submit(() -> reader.read(offset, buffer));
+        return submit(readRequest(offset, buffer));
+    }
+
+    @Override
+    public void readBlocking(long offset, MemorySegment buffer) throws IOException {
+        runHere(readRequest(offset, buffer));
     }
 
     @Override
     public CompletableFuture<Void> write(long offset, MemorySegment data, boolean fua) {
-        try {
-            RequestChecks.checkWrite("write", offset, data.byteSize(), size, isReadOnly());
-        } catch (IOException e) {
-            return CompletableFuture.failedFuture(e);
-        }
-        return submit(() -> {
-            if (compressor != null) {
-                writeCompressed(offset, data);
-            } else {
-                writer.write(offset, data);
-            }
-            afterWrite(fua);
-        });
+        return submit(writeRequest(offset, data, fua));
+    }
+
+    @Override
+    public void writeBlocking(long offset, MemorySegment data, boolean fua) throws IOException {
+        runHere(writeRequest(offset, data, fua));
     }
 
     @Override
     public CompletableFuture<Void> writeZeroes(long offset, long length, boolean mayUnmap) {
-        try {
-            RequestChecks.checkWrite("write-zeroes", offset, length, size, isReadOnly());
-        } catch (IOException e) {
-            return CompletableFuture.failedFuture(e);
-        }
-        return submit(() -> {
-            zeros.writeZeroes(offset, length, mayUnmap);
-            afterWrite(false);
-        });
+        return submit(writeZeroesRequest(offset, length, mayUnmap));
+    }
+
+    @Override
+    public void writeZeroesBlocking(long offset, long length, boolean mayUnmap) throws IOException {
+        runHere(writeZeroesRequest(offset, length, mayUnmap));
     }
 
     @Override
     public CompletableFuture<Void> discard(long offset, long length) {
-        try {
-            RequestChecks.checkWrite("discard", offset, length, size, isReadOnly());
-        } catch (IOException e) {
-            return CompletableFuture.failedFuture(e);
-        }
-        return submit(() -> {
-            zeros.discard(offset, length);
-            afterWrite(false);
-        });
+        return submit(discardRequest(offset, length));
+    }
+
+    @Override
+    public void discardBlocking(long offset, long length) throws IOException {
+        runHere(discardRequest(offset, length));
     }
 
     /** Whole clusters go through the compressor; anything else, or what does not compress, is written normally. */
@@ -215,10 +276,12 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
 
     @Override
     public CompletableFuture<Void> flush() {
-        if (isReadOnly()) {
-            return submit(() -> { });
-        }
-        return submit(this::flushNow);
+        return submit(flushRequest());
+    }
+
+    @Override
+    public void flushBlocking() throws IOException {
+        runHere(flushRequest());
     }
 
     @Override
@@ -232,7 +295,7 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
             return CompletableFuture.completedFuture(List.of());
         }
         CompletableFuture<List<Extent>> result = new CompletableFuture<>();
-        submit(() -> result.complete(reader.status(offset, length)))
+        submit(() -> () -> result.complete(reader.status(offset, length)))
                 .exceptionally(e -> {
                     result.completeExceptionally(e instanceof CompletionException c ? c.getCause() : e);
                     return null;

@@ -109,6 +109,49 @@ public final class RawDevice implements BlockDevice {
         return isReadOnly() ? CompletableFuture.completedFuture(null) : file.flush();
     }
 
+    @Override
+    public void readBlocking(long offset, MemorySegment buffer) throws IOException {
+        checkOpen();
+        RequestChecks.checkRange("read", offset, buffer.byteSize(), size);
+        file.readBlocking(offset, buffer);
+    }
+
+    @Override
+    public void writeBlocking(long offset, MemorySegment data, boolean fua) throws IOException {
+        checkOpen();
+        RequestChecks.checkWrite("write", offset, data.byteSize(), size, isReadOnly());
+        file.writeBlocking(offset, data);
+        if (fua) {
+            file.flushBlocking();
+        }
+    }
+
+    @Override
+    public void writeZeroesBlocking(long offset, long length, boolean mayUnmap) throws IOException {
+        checkOpen();
+        RequestChecks.checkWrite("write-zeroes", offset, length, size, isReadOnly());
+        if (mayUnmap) {
+            file.punchHoleBlocking(offset, length);
+        } else {
+            file.zeroRangeBlocking(offset, length);
+        }
+    }
+
+    @Override
+    public void discardBlocking(long offset, long length) throws IOException {
+        checkOpen();
+        RequestChecks.checkWrite("discard", offset, length, size, isReadOnly());
+        file.punchHoleBlocking(offset, length);
+    }
+
+    @Override
+    public void flushBlocking() throws IOException {
+        checkOpen();
+        if (!isReadOnly()) {
+            file.flushBlocking();
+        }
+    }
+
     /** Data where the host file holds data, zeros over holes (SEEK_DATA / SEEK_HOLE), as qemu's file driver. */
     @Override
     public CompletableFuture<List<Extent>> blockStatus(long offset, long length) {

@@ -218,6 +218,89 @@ public abstract class BlockDeviceConformanceTest {
         assertFailsWith(DeviceClosedException.class, closed.read(0, MemorySegment.ofArray(new byte[512])));
     }
 
+    /** The blocking forms, each request on a virtual thread of its own, as the NBD server and bench issue them. */
+    @Test
+    void blockingFormsFromVirtualThreadsMatchShadowDisk() throws Exception {
+        SplittableRandom random = SeededRandom.forTest(getClass().getSimpleName() + ".blocking");
+        device = createDevice(deviceSize());
+        ShadowDisk shadow = new ShadowDisk(initialContent(deviceSize()));
+        int batches = Math.max(1, operationCount() / queueDepth()) * 2;
+        for (int b = 0; b < batches; b++) {
+            List<Op> batch = disjointBatch(random);
+            List<byte[]> reads = new ArrayList<>();
+            List<Thread> threads = new ArrayList<>();
+            List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (Op op : batch) {
+                byte[] data = op.kind == Kind.WRITE ? op.data(random) : new byte[(int) op.length];
+                boolean flag = random.nextBoolean();
+                reads.add(data);
+                threads.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        switch (op.kind) {
+                            case WRITE -> device.writeBlocking(op.offset, MemorySegment.ofArray(data), flag);
+                            case ZERO -> device.writeZeroesBlocking(op.offset, op.length, flag);
+                            case DISCARD -> device.discardBlocking(op.offset, op.length);
+                            case FLUSH -> device.flushBlocking();
+                            case READ -> device.readBlocking(op.offset, MemorySegment.ofArray(data));
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            for (Thread t : threads) {
+                assertTrue(t.join(java.time.Duration.ofSeconds(TIMEOUT_SECONDS)), "blocking request finished");
+            }
+            if (!failures.isEmpty()) {
+                throw new AssertionError("blocking request failed", failures.getFirst());
+            }
+            for (int i = 0; i < batch.size(); i++) {
+                if (batch.get(i).kind == Kind.READ) {
+                    check(shadow, batch.get(i).offset, reads.get(i));
+                }
+            }
+            for (Op op : batch) {
+                record(op, shadow);
+            }
+        }
+        device.flushBlocking();
+        verifyAll(shadow);
+    }
+
+    @Test
+    void blockingFormsThrowTypedErrors() throws Exception {
+        device = createDevice(deviceSize());
+        long size = device.size();
+        assertThrowsType(OutOfRangeException.class, () -> device.readBlocking(size - 10, MemorySegment.ofArray(new byte[20])));
+        assertThrowsType(OutOfRangeException.class, () -> device.writeBlocking(size, MemorySegment.ofArray(new byte[1]), false));
+        assertThrowsType(OutOfRangeException.class, () -> device.writeZeroesBlocking(size - 512, 1024, false));
+        assertThrowsType(OutOfRangeException.class, () -> device.discardBlocking(Long.MAX_VALUE - 10, 100));
+        assertThrowsType(InvalidRequestException.class, () -> device.readBlocking(-512, MemorySegment.ofArray(new byte[512])));
+        device.readBlocking(0, MemorySegment.ofArray(new byte[512]));
+        device = reopen(device, true);
+        assertThrowsType(ReadOnlyDeviceException.class, () -> device.writeBlocking(0, MemorySegment.ofArray(new byte[512]), false));
+        assertThrowsType(ReadOnlyDeviceException.class, () -> device.discardBlocking(0, 4096));
+        device.flushBlocking();
+        BlockDevice closed = device;
+        device = null;
+        closed.close();
+        assertThrowsType(DeviceClosedException.class, () -> closed.readBlocking(0, MemorySegment.ofArray(new byte[512])));
+        assertThrowsType(DeviceClosedException.class, closed::flushBlocking);
+    }
+
+    private interface BlockingCall {
+        void run() throws Exception;
+    }
+
+    private static void assertThrowsType(Class<? extends Throwable> type, BlockingCall call) {
+        try {
+            call.run();
+            fail("expected " + type.getSimpleName() + " but the request succeeded");
+        } catch (Exception e) {
+            assertInstanceOf(type, e, "wrong failure: " + e);
+        }
+    }
+
     /** The current device, for subclasses that add their own tests. */
     protected BlockDevice device() {
         return device;

@@ -207,7 +207,7 @@ public final class Qcow2Checker {
         long l1Clusters = (l1Size * 8L + geometry.clusterSize() - 1) >>> clusterBits;
         reference(l1Offset >>> clusterBits, l1Clusters, activeTable ? "active L1 table" : "snapshot L1 table");
         byte[] l1 = new byte[l1Size * 8];
-        Await.await(image.file().read(l1Offset, MemorySegment.ofArray(l1)));
+        image.file().readBlocking(l1Offset, MemorySegment.ofArray(l1));
         long previousHost = -1;
         for (int i = 0; i < l1Size; i++) {
             long l1Entry = TableLayout.word(l1, i);
@@ -235,7 +235,7 @@ public final class Qcow2Checker {
                 }
             }
             byte[] l2 = new byte[geometry.clusterSize()];
-            Await.await(image.file().read(l2Offset, MemorySegment.ofArray(l2)));
+            image.file().readBlocking(l2Offset, MemorySegment.ofArray(l2));
             for (int j = 0; j < geometry.l2Entries(); j++) {
                 long guestCluster = (long) i * geometry.l2Entries() + j;
                 L2Entry e = TableLayout.l2Entry(l2, j, geometry.extendedL2());

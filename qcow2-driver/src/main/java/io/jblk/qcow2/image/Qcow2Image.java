@@ -88,7 +88,7 @@ public final class Qcow2Image implements HeaderWriter {
         try {
             long fileSize = file.size();
             byte[] first = new byte[(int) Math.min(4096, Math.max(fileSize, 0))];
-            Await.await(file.read(0, MemorySegment.ofArray(first)));
+            file.readBlocking(0, MemorySegment.ofArray(first));
             if (first.length < Qcow2Header.V2_HEADER_LENGTH) {
                 throw ImageFormatException.field("file size", fileSize, "at least 72 bytes for a qcow2 header");
             }
@@ -97,7 +97,7 @@ public final class Qcow2Image implements HeaderWriter {
                 throw ImageFormatException.field("cluster_bits", clusterBits, "9..21 (512 B to 2 MiB clusters)");
             }
             byte[] cluster0 = new byte[(int) Math.min(1L << clusterBits, fileSize)];
-            Await.await(file.read(0, MemorySegment.ofArray(cluster0)));
+            file.readBlocking(0, MemorySegment.ofArray(cluster0));
             Qcow2Header header = Qcow2Header.parse(cluster0, fileSize);
             boolean writable = !options.readOnly();
             if (header.isCorrupt() && writable && !repairMode) {
@@ -202,7 +202,7 @@ public final class Qcow2Image implements HeaderWriter {
     private static long[] readTable(HostFile file, long offset, int entries) throws IOException {
         byte[] bytes = new byte[entries * 8];
         if (entries > 0) {
-            Await.await(file.read(offset, MemorySegment.ofArray(bytes)));
+            file.readBlocking(offset, MemorySegment.ofArray(bytes));
         }
         return TableLayout.words(bytes, entries);
     }
@@ -217,7 +217,7 @@ public final class Qcow2Image implements HeaderWriter {
         int bytes = (int) Math.min(Math.min(available, Snapshot.MAX_TABLE_BYTES),
                 (long) header.nbSnapshots() * (40 + 1024 + 2 * 65535 + 8));
         byte[] table = new byte[bytes];
-        Await.await(file.read(header.snapshotsOffset(), MemorySegment.ofArray(table)));
+        file.readBlocking(header.snapshotsOffset(), MemorySegment.ofArray(table));
         List<Snapshot> snapshots = Snapshot.parseTable(table, header.nbSnapshots(), clusterBits, fileSize,
                 header.size());
         metadata.add(header.snapshotsOffset() >>> clusterBits, 1, MetadataClusters.Kind.SNAPSHOT_TABLE);
@@ -402,8 +402,8 @@ public final class Qcow2Image implements HeaderWriter {
     public void switchRefcountTable(long offset, int clusters) throws IOException {
         byte[] fields = new byte[12];
         java.nio.ByteBuffer.wrap(fields).putLong(offset).putInt(clusters);
-        Await.await(file.write(48, MemorySegment.ofArray(fields)));
-        Await.await(file.flush());
+        file.writeBlocking(48, MemorySegment.ofArray(fields));
+        file.flushBlocking();
         header = header.withRefcountTable(offset, clusters);
     }
 
@@ -411,8 +411,8 @@ public final class Qcow2Image implements HeaderWriter {
     public void switchL1Table(int entries, long offset) throws IOException {
         byte[] fields = new byte[12];
         java.nio.ByteBuffer.wrap(fields).putInt(entries).putLong(offset);
-        Await.await(file.write(36, MemorySegment.ofArray(fields)));
-        Await.await(file.flush());
+        file.writeBlocking(36, MemorySegment.ofArray(fields));
+        file.flushBlocking();
         header = header.withL1Table(entries, offset);
     }
 
@@ -450,22 +450,22 @@ public final class Qcow2Image implements HeaderWriter {
         header = header.withSize(newSize);
         byte[] size = new byte[8];
         java.nio.ByteBuffer.wrap(size).putLong(newSize);
-        Await.await(file.write(24, MemorySegment.ofArray(size)));
-        Await.await(file.flush());
+        file.writeBlocking(24, MemorySegment.ofArray(size));
+        file.flushBlocking();
         flush();
     }
 
     private void writeIncompatibleFeatures() throws IOException {
         byte[] word = new byte[8];
         java.nio.ByteBuffer.wrap(word).putLong(header.incompatibleFeatures());
-        Await.await(file.write(Qcow2Header.INCOMPATIBLE_FEATURES_OFFSET, MemorySegment.ofArray(word)));
-        Await.await(file.flush());
+        file.writeBlocking(Qcow2Header.INCOMPATIBLE_FEATURES_OFFSET, MemorySegment.ofArray(word));
+        file.flushBlocking();
     }
 
     private void writeWholeHeader() throws IOException {
         byte[] cluster = header.encode();
-        Await.await(file.write(0, MemorySegment.ofArray(cluster)));
-        Await.await(file.flush());
+        file.writeBlocking(0, MemorySegment.ofArray(cluster));
+        file.flushBlocking();
     }
 
     /** Whether cached metadata has outgrown the caches so an ordered flush should run soon. */
@@ -500,7 +500,7 @@ public final class Qcow2Image implements HeaderWriter {
                 }
                 if (refcounts.get(cluster) == 1) {
                     // Nothing references it any more: hand its space back to the host before it can be reused.
-                    Await.await(file.punchHole(cluster << geometry.clusterBits(), geometry.clusterSize()));
+                    file.punchHoleBlocking(cluster << geometry.clusterBits(), geometry.clusterSize());
                     metadata.remove(cluster, 1);
                     l2.slices().discardRange(cluster << geometry.clusterBits(),
                             (cluster + 1) << geometry.clusterBits());
@@ -509,16 +509,16 @@ public final class Qcow2Image implements HeaderWriter {
             }
             if (!lazy) {
                 refcounts.writeBack();
-                Await.await(file.flush());
+                file.flushBlocking();
             }
         }
     }
 
     private void syncAll() throws IOException {
         if (dataFile != null) {
-            Await.await(dataFile.flush());
+            dataFile.flushBlocking();
         }
-        Await.await(file.flush());
+        file.flushBlocking();
     }
 
     private void setDirty(boolean dirty) throws IOException {
@@ -537,7 +537,7 @@ public final class Qcow2Image implements HeaderWriter {
     public void markClean() throws IOException {
         if (writable && (dirtyOnDisk || refcounts.blocks().hasDirty())) {
             refcounts.writeBack();
-            Await.await(file.flush());
+            file.flushBlocking();
             if (dirtyOnDisk) {
                 setDirty(false);
             }

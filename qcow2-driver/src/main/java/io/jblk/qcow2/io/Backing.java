@@ -43,15 +43,26 @@ public final class Backing {
 
     /** Starts reading guest bytes {@code [offset, offset + dst.byteSize())} from the chain into {@code dst}. */
     CompletableFuture<Void> read(long offset, MemorySegment dst) {
+        long inside = zeroPastEnd(offset, dst);
+        return inside == 0 ? CompletableFuture.completedFuture(null) : device.read(offset, dst.asSlice(0, inside));
+    }
+
+    /** {@link #read}, on the calling thread. */
+    void readBlocking(long offset, MemorySegment dst) throws IOException {
+        long inside = zeroPastEnd(offset, dst);
+        if (inside > 0) {
+            device.readBlocking(offset, dst.asSlice(0, inside));
+        }
+    }
+
+    /** Zero-fills the part of {@code dst} past the chain's end and counts the rest; yields that rest's length. */
+    private long zeroPastEnd(long offset, MemorySegment dst) {
         long inside = device == null ? 0 : Math.max(0, Math.min(dst.byteSize(), size - offset));
         if (inside < dst.byteSize()) {
             dst.asSlice(inside).fill((byte) 0);
         }
-        if (inside == 0) {
-            return CompletableFuture.completedFuture(null);
-        }
         bytesRead.addAndGet(inside);
-        return device.read(offset, dst.asSlice(0, inside));
+        return inside;
     }
 
     /** Block status of the chain below the overlay for a range the overlay leaves unallocated. */

@@ -48,7 +48,7 @@ public final class CompressedWriter {
         } finally {
             image.lock().unlock();
         }
-        Await.await(image.file().write(offset, MemorySegment.ofArray(packed)));
+        image.file().writeBlocking(offset, MemorySegment.ofArray(packed));
         image.lock().lock();
         try {
             long word = CompressedDescriptor.encode(offset, packed.length, geometry.clusterBits());

@@ -88,7 +88,7 @@ public final class GuestReader {
 
     private void readPinned(long offset, MemorySegment dst, List<Long> pins) throws IOException {
         long end = offset + dst.byteSize();
-        List<CompletableFuture<?>> pending = new ArrayList<>();
+        List<PendingRead> pending = new ArrayList<>();
         Merger host = new Merger(true, dst, offset, pending);
         Merger fromBacking = new Merger(false, dst, offset, pending);
         long pos = offset;
@@ -114,8 +114,32 @@ public final class GuestReader {
         }
         host.finish();
         fromBacking.finish();
-        for (CompletableFuture<?> f : pending) {
+        if (pending.size() == 1) {
+            pending.getFirst().runBlocking(); // the common case: one read, no reason to leave this thread
+            return;
+        }
+        List<CompletableFuture<Void>> started = new ArrayList<>(pending.size());
+        for (PendingRead read : pending) {
+            started.add(read.start());
+        }
+        for (CompletableFuture<Void> f : started) {
             Await.await(f);
+        }
+    }
+
+    /** One merged read from the image's data file or from the backing chain into part of the caller's buffer. */
+    private record PendingRead(GuestReader reader, boolean fromHost, long source, MemorySegment part) {
+        CompletableFuture<Void> start() {
+            return fromHost ? reader.image.dataFile().read(source, part).thenApply(n -> null)
+                    : reader.backing.read(source, part);
+        }
+
+        void runBlocking() throws IOException {
+            if (fromHost) {
+                reader.image.dataFile().readBlocking(source, part);
+            } else {
+                reader.backing.readBlocking(source, part);
+            }
         }
     }
 
@@ -124,12 +148,12 @@ public final class GuestReader {
         private final boolean fromHost;
         private final MemorySegment dst;
         private final long dstBase;
-        private final List<CompletableFuture<?>> pending;
+        private final List<PendingRead> pending;
         private long guestStart = -1;
         private long sourceStart;
         private long length;
 
-        Merger(boolean fromHost, MemorySegment dst, long dstBase, List<CompletableFuture<?>> pending) {
+        Merger(boolean fromHost, MemorySegment dst, long dstBase, List<PendingRead> pending) {
             this.fromHost = fromHost;
             this.dst = dst;
             this.dstBase = dstBase;
@@ -152,7 +176,7 @@ public final class GuestReader {
                 return;
             }
             MemorySegment part = dst.asSlice(guestStart - dstBase, length);
-            pending.add(fromHost ? image.dataFile().read(sourceStart, part) : backing.read(sourceStart, part));
+            pending.add(new PendingRead(GuestReader.this, fromHost, sourceStart, part));
             guestStart = -1;
         }
     }
@@ -167,7 +191,7 @@ public final class GuestReader {
         }
         CompressedDescriptor d = CompressedDescriptor.decode(entry.word(), geometry.clusterBits());
         byte[] compressed = new byte[d.byteLength()];
-        Await.await(image.file().read(d.hostOffset(), MemorySegment.ofArray(compressed)));
+        image.file().readBlocking(d.hostOffset(), MemorySegment.ofArray(compressed));
         byte[] data = Decompressor.decompress(image.header().compressionType(), compressed, geometry.clusterSize(), d);
         synchronized (decompressed) {
             decompressed.put(key, data);

@@ -121,7 +121,7 @@ public final class GuestWriter {
         }
         if (plan.direct) {
             try {
-                Await.await(image.dataFile().write(plan.host + from, data));
+                image.dataFile().writeBlocking(plan.host + from, data);
             } finally {
                 unpinIfRefcounted(plan.host);
             }
@@ -237,7 +237,7 @@ public final class GuestWriter {
             }
             long writeAt = plan.host + from;
             if (zeroFirst) {
-                Await.await(image.dataFile().zeroRange(plan.host + plan.cowStart, plan.cowEnd - plan.cowStart));
+                image.dataFile().zeroRangeBlocking(plan.host + plan.cowStart, plan.cowEnd - plan.cowStart);
                 parts.add(data);
             } else {
                 if (headLength > 0) {
@@ -264,8 +264,7 @@ public final class GuestWriter {
                     image.lock().unlock();
                 }
             }
-            Await.await(parts.size() == 1 ? image.dataFile().write(writeAt, parts.getFirst())
-                    : image.dataFile().write(writeAt, parts));
+            image.dataFile().writeBlocking(writeAt, parts);
         }
         image.lock().lock();
         try {

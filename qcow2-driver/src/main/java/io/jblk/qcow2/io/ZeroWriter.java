@@ -236,7 +236,7 @@ public final class ZeroWriter {
                             j++;
                         }
                         // The zero bits hide these bytes already, so punching them early cannot expose stale data.
-                        Await.await(image.dataFile().punchHole(entry.hostOffset() + (long) i * sc, (long) (j - i + 1) * sc));
+                        image.dataFile().punchHoleBlocking(entry.hostOffset() + (long) i * sc, (long) (j - i + 1) * sc);
                         i = j;
                     }
                 }
@@ -251,7 +251,7 @@ public final class ZeroWriter {
         update(cluster, old, replacement);
         if (image.hasExternalData() && old.hasHostCluster(true)) {
             // No refcounts in an external data file: give the space back to the host directly.
-            Await.await(image.dataFile().punchHole(old.hostOffset(), geometry.clusterSize()));
+            image.dataFile().punchHoleBlocking(old.hostOffset(), geometry.clusterSize());
         } else {
             image.releaseLater(old);
         }

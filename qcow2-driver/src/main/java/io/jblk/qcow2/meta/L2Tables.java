@@ -133,14 +133,14 @@ public final class L2Tables {
         metadata.checkWrite(table, content.length, "new L2 table");
         // Refcount first, then the table, both durable before the L1 entry refers to them.
         refcounts.writeBack();
-        Await.await(file.write(table, MemorySegment.ofArray(content)));
-        Await.await(file.flush());
+        file.writeBlocking(table, MemorySegment.ofArray(content));
+        file.flushBlocking();
         metadata.add(table >>> geometry.clusterBits(), 1, MetadataClusters.Kind.ACTIVE_L2);
         slices.discardRange(table, table + content.length);
         writeL1Entry(i, table | L2Entry.COPIED);
         if (old != 0) {
             // The old table's refcount may drop only once no durable L1 entry of ours points to it.
-            Await.await(file.flush());
+            file.flushBlocking();
             refcounts.add(old >>> geometry.clusterBits(), -1);
         }
         return table;
@@ -165,8 +165,8 @@ public final class L2Tables {
         }
         metadata.checkWrite(offset, bytes.length, "new L1 table");
         refcounts.writeBack();
-        Await.await(file.write(offset, MemorySegment.ofArray(bytes)));
-        Await.await(file.flush());
+        file.writeBlocking(offset, MemorySegment.ofArray(bytes));
+        file.flushBlocking();
         header.switchL1Table(entries, offset);
         long oldFirst = l1Offset >>> geometry.clusterBits();
         long oldClusters = ((long) l1.length * 8 + cs - 1) / cs;
@@ -198,20 +198,20 @@ public final class L2Tables {
                 freed.add(table >>> geometry.clusterBits());
             }
         }
-        Await.await(file.flush());
+        file.flushBlocking();
         return freed;
     }
 
     /** Repair: sets or clears the COPIED flag of L1 entry {@code i} on disk. */
     public void setL1Copied(int i, boolean copied) throws IOException {
         writeL1Entry(i, copied ? l1[i] | L2Entry.COPIED : l1[i] & ~L2Entry.COPIED);
-        Await.await(file.flush());
+        file.flushBlocking();
     }
 
     private void writeL1Entry(int i, long value) throws IOException {
         byte[] word = new byte[8];
         TableLayout.setWord(word, 0, value);
-        Await.await(file.write(l1Offset + 8L * i, MemorySegment.ofArray(word)));
+        file.writeBlocking(l1Offset + 8L * i, MemorySegment.ofArray(word));
         l1[i] = value; // only once written: memory never points at a table the file does not
     }
 }

@@ -55,7 +55,7 @@ public final class MetadataCache {
         byte[] entry = entries.get(hostOffset);
         if (entry == null) {
             entry = new byte[entryBytes];
-            Await.await(file.read(hostOffset, MemorySegment.ofArray(entry)));
+            file.readBlocking(hostOffset, MemorySegment.ofArray(entry));
             loads++;
             entries.put(hostOffset, entry);
             evictClean();

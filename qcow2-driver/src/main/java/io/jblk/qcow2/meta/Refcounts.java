@@ -181,8 +181,8 @@ public final class Refcounts {
         byte[] block = new byte[1 << clusterBits];
         layout.set(block, (int) (blockCluster % layout.entriesPerBlock()), 1);
         metadata.checkWrite(blockOffset, block.length, "new refcount block");
-        Await.await(file.write(blockOffset, MemorySegment.ofArray(block)));
-        Await.await(file.flush());
+        file.writeBlocking(blockOffset, MemorySegment.ofArray(block));
+        file.flushBlocking();
         // The block is durable before the table entry that makes it live.
         writeTableEntry(t, blockOffset);
         blocks.discard(blockOffset);
@@ -192,7 +192,7 @@ public final class Refcounts {
     private void writeTableEntry(long t, long blockOffset) throws IOException {
         byte[] word = new byte[8];
         TableLayout.setWord(word, 0, blockOffset);
-        Await.await(file.write(tableOffset + t * 8, MemorySegment.ofArray(word)));
+        file.writeBlocking(tableOffset + t * 8, MemorySegment.ofArray(word));
         table[t(t)] = blockOffset; // only once on disk: a failed write must not leave a block only memory knows
     }
 
@@ -234,7 +234,7 @@ public final class Refcounts {
             long blockOffset = (areaStart + i) << clusterBits;
             newTable[(int) (needed + i)] = blockOffset;
             metadata.checkWrite(blockOffset, block.length, "new refcount block");
-            Await.await(file.write(blockOffset, MemorySegment.ofArray(block)));
+            file.writeBlocking(blockOffset, MemorySegment.ofArray(block));
             blocks.discard(blockOffset);
         }
         long newTableOffset = (areaStart + blockCount) << clusterBits;
@@ -243,8 +243,8 @@ public final class Refcounts {
             TableLayout.setWord(tableBytes, i, newTable[i]);
         }
         metadata.checkWrite(newTableOffset, tableBytes.length, "new refcount table");
-        Await.await(file.write(newTableOffset, MemorySegment.ofArray(tableBytes)));
-        Await.await(file.flush());
+        file.writeBlocking(newTableOffset, MemorySegment.ofArray(tableBytes));
+        file.flushBlocking();
         header.switchRefcountTable(newTableOffset, newClusters);
         long oldOffset = tableOffset;
         int oldClusters = tableClusters;
