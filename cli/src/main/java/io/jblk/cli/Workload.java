@@ -5,10 +5,11 @@ import io.jblk.api.BlockDevice;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.LongUnaryOperator;
 
 /**
@@ -39,86 +40,77 @@ final class Workload {
      */
     static Result run(BlockDevice device, boolean write, long count, int depth, int size, byte pattern,
                       LongUnaryOperator offsets, long flushInterval) throws IOException {
-        // The loop runs on a virtual thread: a completing request (itself on a virtual thread in the drivers) then
-        // hands its buffer back by waking a continuation on a carrier instead of a parked platform thread, one OS
-        // wake-up less per request (+24% IOPS with the threads engine, +29% with io_uring on qcow2; see
-        // docs/performance.md).
-        Result[] result = new Result[1];
-        IOException[] failed = new IOException[1];
-        Thread loop = Thread.ofVirtual().name("jblk-bench").start(() -> {
-            try {
-                result[0] = runHere(device, write, count, depth, size, pattern, offsets, flushInterval);
-            } catch (IOException e) {
-                failed[0] = e;
-            }
-        });
-        try {
-            loop.join();
-        } catch (InterruptedException e) {
-            loop.interrupt();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
-        }
-        if (failed[0] != null) {
-            throw failed[0];
-        }
-        return result[0];
-    }
-
-    private static Result runHere(BlockDevice device, boolean write, long count, int depth, int size, byte pattern,
-                                  LongUnaryOperator offsets, long flushInterval) throws IOException {
+        // One virtual thread per queue slot, each issuing its requests in the blocking form: the driver then serves
+        // a request on the slot's own thread, with no hand-off to a request thread and back (see
+        // docs/performance.md for what each removed hand-off was worth).
+        AtomicLong next = new AtomicLong();
+        AtomicReference<IOException> failure = new AtomicReference<>();
+        // Fair: a waiting flush holds back new requests, so it waits only for those already in flight.
+        ReentrantReadWriteLock flushGate = new ReentrantReadWriteLock(true);
         try (Arena arena = Arena.ofShared()) {
-            BlockingQueue<MemorySegment> free = new ArrayBlockingQueue<>(depth);
-            for (int i = 0; i < depth; i++) {
+            List<Thread> slots = new ArrayList<>(depth);
+            long start = System.nanoTime();
+            for (int s = 0; s < depth; s++) {
                 MemorySegment buffer = Buffers.allocate(arena, size).asSlice(0, size);
                 buffer.fill(pattern);
-                free.add(buffer);
-            }
-            AtomicReference<Throwable> failure = new AtomicReference<>();
-            long start = System.nanoTime();
-            for (long i = 0; i < count && failure.get() == null; i++) {
-                MemorySegment buffer = take(free);
-                long offset = offsets.applyAsLong(i);
-                CompletableFuture<Void> request = write ? device.write(offset, buffer) : device.read(offset, buffer);
-                request.whenComplete((ok, error) -> {
-                    if (error != null) {
-                        failure.compareAndSet(null, new IOException((write ? "write" : "read") + " at offset "
-                                + offset + ": " + Images.describe(error), error));
+                slots.add(Thread.ofVirtual().name("jblk-bench-", s).start(() -> {
+                    while (failure.get() == null) {
+                        long i;
+                        flushGate.readLock().lock();
+                        try {
+                            i = next.getAndIncrement();
+                            if (i >= count) {
+                                return;
+                            }
+                            issue(device, write, offsets.applyAsLong(i), buffer, failure);
+                        } finally {
+                            flushGate.readLock().unlock();
+                        }
+                        if (flushInterval > 0 && (i + 1) % flushInterval == 0) {
+                            flushGate.writeLock().lock();
+                            try {
+                                device.flushBlocking();
+                            } catch (IOException e) {
+                                failure.compareAndSet(null, new IOException("flush: " + Images.describe(e), e));
+                            } finally {
+                                flushGate.writeLock().unlock();
+                            }
+                        }
                     }
-                    free.add(buffer);
-                });
-                if (flushInterval > 0 && (i + 1) % flushInterval == 0) {
-                    drain(free, depth);
-                    Await.get(device.flush(), "flush");
-                }
+                }));
             }
-            drain(free, depth);
+            for (Thread slot : slots) {
+                join(slot);
+            }
             // timed like qemu-img bench: until the last request completes; the closing flush is not part of the run
             long nanos = System.nanoTime() - start;
+            if (failure.get() != null) {
+                throw failure.get();
+            }
             if (write) {
                 Await.get(device.flush(), "flush");
-            }
-            if (failure.get() != null) {
-                throw failure.get() instanceof IOException io ? io : new IOException(failure.get());
             }
             return new Result(count, count * (long) size, nanos);
         }
     }
 
-    /** Waits until every buffer is back, i.e. nothing is in flight. */
-    private static void drain(BlockingQueue<MemorySegment> free, int depth) throws IOException {
-        MemorySegment[] all = new MemorySegment[depth];
-        for (int i = 0; i < depth; i++) {
-            all[i] = take(free);
-        }
-        for (MemorySegment b : all) {
-            free.add(b);
+    private static void issue(BlockDevice device, boolean write, long offset, MemorySegment buffer,
+                              AtomicReference<IOException> failure) {
+        try {
+            if (write) {
+                device.writeBlocking(offset, buffer, false);
+            } else {
+                device.readBlocking(offset, buffer);
+            }
+        } catch (IOException | RuntimeException e) {
+            failure.compareAndSet(null, new IOException((write ? "write" : "read") + " at offset " + offset + ": "
+                    + Images.describe(e), e));
         }
     }
 
-    private static MemorySegment take(BlockingQueue<MemorySegment> free) throws IOException {
+    private static void join(Thread slot) throws IOException {
         try {
-            return free.take();
+            slot.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
