@@ -91,9 +91,14 @@ public interface BlockDevice extends AutoCloseable {
         awaitRequest(flush());
     }
 
-    private static void awaitRequest(CompletableFuture<Void> request) throws IOException {
+    /** {@link #blockStatus} and wait. */
+    default List<Extent> blockStatusBlocking(long offset, long length) throws IOException {
+        return awaitRequest(blockStatus(offset, length));
+    }
+
+    private static <T> T awaitRequest(CompletableFuture<T> request) throws IOException {
         try {
-            request.get();
+            return request.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while waiting for a block request");

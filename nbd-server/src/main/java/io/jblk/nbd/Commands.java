@@ -114,27 +114,27 @@ final class Commands {
         return switch (r.type()) {
             case Nbd.CMD_READ -> read(r, buffer);
             case Nbd.CMD_WRITE -> {
-                await(device.write(r.offset(), buffer, r.has(Nbd.CMD_FLAG_FUA)));
+                device.writeBlocking(r.offset(), buffer, r.has(Nbd.CMD_FLAG_FUA));
                 yield ok(r);
             }
             case Nbd.CMD_FLUSH -> {
-                await(device.flush());
+                device.flushBlocking();
                 yield ok(r);
             }
             case Nbd.CMD_TRIM -> {
                 if (session.export().unmap()) {
-                    inPieces(r, (off, len) -> device.discard(off, len));
+                    inPieces(r, device::discardBlocking);
                 }
                 yield ok(r);
             }
             case Nbd.CMD_WRITE_ZEROES -> {
                 boolean unmap = mayUnmap(r);
-                inPieces(r, (off, len) -> device.writeZeroes(off, len, unmap));
+                inPieces(r, (off, len) -> device.writeZeroesBlocking(off, len, unmap));
                 yield ok(r);
             }
             case Nbd.CMD_CACHE -> {
                 // Advisory: asking for the range's status loads the driver's metadata for it (qcow2 L2 tables).
-                await(device.blockStatus(r.offset(), r.length()));
+                device.blockStatusBlocking(r.offset(), r.length());
                 yield ok(r);
             }
             case Nbd.CMD_BLOCK_STATUS -> blockStatus(r);
@@ -147,7 +147,7 @@ final class Commands {
     }
 
     private interface RangeOp {
-        CompletableFuture<Void> apply(long offset, long length);
+        void apply(long offset, long length) throws IOException;
     }
 
     /** TRIM/WRITE_ZEROES may exceed what the driver takes at once: split, then honour FUA with a flush. */
@@ -157,28 +157,32 @@ final class Commands {
         // Counting down what is left (not up to an end offset) cannot overflow when step is near Long.MAX_VALUE.
         for (long at = r.offset(), left = r.length(); left > 0; ) {
             long n = Math.min(step, left);
-            await(op.apply(at, n));
+            op.apply(at, n);
             at += n;
             left -= n;
         }
         if (r.has(Nbd.CMD_FLAG_FUA)) {
-            await(device.flush());
+            device.flushBlocking();
         }
     }
 
     private ByteBuffer[] read(Wire.Request r, MemorySegment buffer) throws IOException {
         if (!session.structured()) {
-            await(device.read(r.offset(), buffer));
+            device.readBlocking(r.offset(), buffer);
             return new ByteBuffer[] {Wire.simpleReply(0, r.cookie()), buffer.asByteBuffer()};
         }
         List<Run> runs = r.has(Nbd.CMD_FLAG_DF) ? List.of(new Run(r.offset(), r.length(), false)) : runs(r);
-        List<CompletableFuture<Void>> reads = new ArrayList<>();
-        for (Run run : runs) {
-            if (!run.hole) {
+        List<Run> data = runs.stream().filter(run -> !run.hole).toList();
+        if (data.size() == 1) {
+            Run run = data.getFirst();
+            device.readBlocking(run.offset, buffer.asSlice(run.offset - r.offset(), run.length));
+        } else {
+            List<CompletableFuture<Void>> reads = new ArrayList<>();
+            for (Run run : data) {
                 reads.add(device.read(run.offset, buffer.asSlice(run.offset - r.offset(), run.length)));
             }
+            awaitAll(reads);
         }
-        awaitAll(reads);
         ByteBuffer[] reply = new ByteBuffer[runs.size() * 2];
         int n = 0;
         for (int i = 0; i < runs.size(); i++) {
@@ -202,7 +206,7 @@ final class Commands {
     private List<Run> runs(Wire.Request r) {
         List<Extent> extents;
         try {
-            extents = await(device.blockStatus(r.offset(), r.length()));
+            extents = device.blockStatusBlocking(r.offset(), r.length());
         } catch (IOException e) {
             return List.of(new Run(r.offset(), r.length(), false));
         }
@@ -226,7 +230,7 @@ final class Commands {
     }
 
     private ByteBuffer[] blockStatus(Wire.Request r) throws IOException {
-        List<Extent> extents = await(device.blockStatus(r.offset(), r.length()));
+        List<Extent> extents = device.blockStatusBlocking(r.offset(), r.length());
         if (extents.isEmpty()) {
             throw new IOException("the driver described no extents for " + r.length() + " bytes at offset "
                     + r.offset());

@@ -80,7 +80,11 @@ public final class NbdServer implements AutoCloseable {
             channel = ServerSocketChannel.open();
         }
         try {
-            channel.bind(bindAddress);
+            if (bindAddress instanceof UnixDomainSocketAddress unix) {
+                bindUnix(channel, unix.getPath());
+            } else {
+                channel.bind(bindAddress);
+            }
         } catch (IOException e) {
             channel.close();
             throw new IOException("cannot listen on " + bindAddress + ": " + e.getMessage(), e);
@@ -90,8 +94,32 @@ public final class NbdServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Binds and listens under a temporary name beside {@code path}, then renames the socket into place: bind creates
+     * the file before listen starts accepting, so a client that waits for the file to appear (as scripts around
+     * qemu-nbd do) could otherwise connect in between and be refused.
+     */
+    private static void bindUnix(ServerSocketChannel channel, Path path) throws IOException {
+        Path temporary = path.resolveSibling("." + path.getFileName() + "." + ProcessHandle.current().pid() + ".binding");
+        if (temporary.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= 108) {
+            channel.bind(UnixDomainSocketAddress.of(path)); // no room for a longer name in sun_path
+            return;
+        }
+        Files.deleteIfExists(temporary);
+        channel.bind(UnixDomainSocketAddress.of(temporary));
+        try {
+            Files.move(temporary, path, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            Files.deleteIfExists(temporary);
+            throw e;
+        }
+    }
+
     /** The address clients connect to (with the real port when port 0 was asked for). */
     public SocketAddress address() {
+        if (bindAddress instanceof UnixDomainSocketAddress) {
+            return bindAddress; // the listener still reports the temporary name it was bound under
+        }
         try {
             return listener.getLocalAddress();
         } catch (IOException e) {

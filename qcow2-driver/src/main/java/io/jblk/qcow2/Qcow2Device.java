@@ -25,7 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Phaser;
@@ -105,18 +104,19 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
         return new BlockLimits(1, cluster, granularity, MAX_TRANSFER, Long.MAX_VALUE & -(long) granularity);
     }
 
-    private interface Work {
-        void run() throws IOException;
+    /** A request's body, run once it passed validation. */
+    private interface Work<T> {
+        T run() throws IOException;
     }
 
     /** Validates a request and returns its body; validation failures are thrown before anything runs. */
-    private interface Request {
-        Work validate() throws IOException;
+    private interface Request<T> {
+        Work<T> validate() throws IOException;
     }
 
     /** Runs a request on a virtual thread of its own: the asynchronous API. */
-    private CompletableFuture<Void> submit(Request request) {
-        Work work;
+    private <T> CompletableFuture<T> submit(Request<T> request) {
+        Work<T> work;
         try {
             work = request.validate();
         } catch (IOException e) {
@@ -125,30 +125,32 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
         if (closed || inFlight.register() < 0) {
             return CompletableFuture.failedFuture(closedException());
         }
+        CompletableFuture<T> result = new CompletableFuture<>();
         try {
-            return CompletableFuture.runAsync(() -> {
+            executor.execute(() -> {
                 try {
-                    work.run();
-                } catch (IOException e) {
-                    throw new CompletionException(e);
+                    result.complete(work.run());
+                } catch (IOException | RuntimeException | Error e) {
+                    result.completeExceptionally(e);
                 } finally {
                     inFlight.arriveAndDeregister();
                 }
-            }, executor);
+            });
         } catch (RuntimeException e) {
             inFlight.arriveAndDeregister();
-            return CompletableFuture.failedFuture(e);
+            result.completeExceptionally(e);
         }
+        return result;
     }
 
     /** Runs a request on the calling thread: the blocking API, no thread hand-off. */
-    private void runHere(Request request) throws IOException {
-        Work work = request.validate();
+    private <T> T runHere(Request<T> request) throws IOException {
+        Work<T> work = request.validate();
         if (closed || inFlight.register() < 0) {
             throw closedException();
         }
         try {
-            work.run();
+            return work.run();
         } finally {
             inFlight.arriveAndDeregister();
         }
@@ -158,14 +160,17 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
         return new DeviceClosedException("qcow2 image " + image.path() + " is closed");
     }
 
-    private Request readRequest(long offset, MemorySegment buffer) {
+    private Request<Void> readRequest(long offset, MemorySegment buffer) {
         return () -> {
             RequestChecks.checkRange("read", offset, buffer.byteSize(), size);
-            return () -> reader.read(offset, buffer);
+            return () -> {
+                reader.read(offset, buffer);
+                return null;
+            };
         };
     }
 
-    private Request writeRequest(long offset, MemorySegment data, boolean fua) {
+    private Request<Void> writeRequest(long offset, MemorySegment data, boolean fua) {
         return () -> {
             RequestChecks.checkWrite("write", offset, data.byteSize(), size, isReadOnly());
             return () -> {
@@ -175,32 +180,47 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
                     writer.write(offset, data);
                 }
                 afterWrite(fua);
+                return null;
             };
         };
     }
 
-    private Request writeZeroesRequest(long offset, long length, boolean mayUnmap) {
+    private Request<Void> writeZeroesRequest(long offset, long length, boolean mayUnmap) {
         return () -> {
             RequestChecks.checkWrite("write-zeroes", offset, length, size, isReadOnly());
             return () -> {
                 zeros.writeZeroes(offset, length, mayUnmap);
                 afterWrite(false);
+                return null;
             };
         };
     }
 
-    private Request discardRequest(long offset, long length) {
+    private Request<Void> discardRequest(long offset, long length) {
         return () -> {
             RequestChecks.checkWrite("discard", offset, length, size, isReadOnly());
             return () -> {
                 zeros.discard(offset, length);
                 afterWrite(false);
+                return null;
             };
         };
     }
 
-    private Request flushRequest() {
-        return () -> isReadOnly() ? () -> { } : this::flushNow;
+    private Request<Void> flushRequest() {
+        return () -> () -> {
+            if (!isReadOnly()) {
+                flushNow();
+            }
+            return null;
+        };
+    }
+
+    private Request<List<Extent>> statusRequest(long offset, long length) {
+        return () -> {
+            RequestChecks.checkRange("block status", offset, length, size);
+            return () -> length == 0 ? List.of() : reader.status(offset, length);
+        };
     }
 
     @Override
@@ -243,6 +263,26 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
         runHere(discardRequest(offset, length));
     }
 
+    @Override
+    public CompletableFuture<Void> flush() {
+        return submit(flushRequest());
+    }
+
+    @Override
+    public void flushBlocking() throws IOException {
+        runHere(flushRequest());
+    }
+
+    @Override
+    public CompletableFuture<List<Extent>> blockStatus(long offset, long length) {
+        return submit(statusRequest(offset, length));
+    }
+
+    @Override
+    public List<Extent> blockStatusBlocking(long offset, long length) throws IOException {
+        return runHere(statusRequest(offset, length));
+    }
+
     /** Whole clusters go through the compressor; anything else, or what does not compress, is written normally. */
     private void writeCompressed(long offset, MemorySegment data) throws IOException {
         int cs = image.geometry().clusterSize();
@@ -272,35 +312,6 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
         } finally {
             image.lock().unlock();
         }
-    }
-
-    @Override
-    public CompletableFuture<Void> flush() {
-        return submit(flushRequest());
-    }
-
-    @Override
-    public void flushBlocking() throws IOException {
-        runHere(flushRequest());
-    }
-
-    @Override
-    public CompletableFuture<List<Extent>> blockStatus(long offset, long length) {
-        try {
-            RequestChecks.checkRange("block status", offset, length, size);
-        } catch (IOException e) {
-            return CompletableFuture.failedFuture(e);
-        }
-        if (length == 0) {
-            return CompletableFuture.completedFuture(List.of());
-        }
-        CompletableFuture<List<Extent>> result = new CompletableFuture<>();
-        submit(() -> () -> result.complete(reader.status(offset, length)))
-                .exceptionally(e -> {
-                    result.completeExceptionally(e instanceof CompletionException c ? c.getCause() : e);
-                    return null;
-                });
-        return result;
     }
 
     @Override

@@ -265,6 +265,8 @@ public abstract class BlockDeviceConformanceTest {
         }
         device.flushBlocking();
         verifyAll(shadow);
+        assertEquals(await(device.blockStatus(0, device.size())), device.blockStatusBlocking(0, device.size()),
+                "blocking and asynchronous block status agree");
     }
 
     @Test
@@ -276,6 +278,7 @@ public abstract class BlockDeviceConformanceTest {
         assertThrowsType(OutOfRangeException.class, () -> device.writeZeroesBlocking(size - 512, 1024, false));
         assertThrowsType(OutOfRangeException.class, () -> device.discardBlocking(Long.MAX_VALUE - 10, 100));
         assertThrowsType(InvalidRequestException.class, () -> device.readBlocking(-512, MemorySegment.ofArray(new byte[512])));
+        assertThrowsType(OutOfRangeException.class, () -> device.blockStatusBlocking(size - 1, 2));
         device.readBlocking(0, MemorySegment.ofArray(new byte[512]));
         device = reopen(device, true);
         assertThrowsType(ReadOnlyDeviceException.class, () -> device.writeBlocking(0, MemorySegment.ofArray(new byte[512]), false));
