@@ -26,8 +26,9 @@ public final class CrashCampaign {
         String check(Path image, CrashState state) throws IOException, InterruptedException;
     }
 
-    /** Outcome: states per kind, and the first failures with their states. */
-    public record Result(int states, Map<CrashState.Kind, Integer> perKind, List<String> failures) {
+    /** Outcome: states per kind, the first failures with their states, and what the repair probe did (or null). */
+    public record Result(int states, Map<CrashState.Kind, Integer> perKind, List<String> failures,
+                         RepairProbe.Tally repairs) {
     }
 
     private final RecordingHostFileOpener recorder;
@@ -35,6 +36,10 @@ public final class CrashCampaign {
     private final byte[] initialGuest;
     private final List<GuestEvent> events;
     private final byte[] discardReveals;
+    private final CrashOracle oracle;
+    /** When set, every state is judged at this guest time (crash states of a repair of one earlier crash state). */
+    private final long fixedCrashTime;
+    private RepairProbe repairProbe;
 
     public CrashCampaign(RecordingHostFileOpener recorder, Path image, byte[] initialGuest, List<GuestEvent> events) {
         this(recorder, image, initialGuest, events, initialGuest);
@@ -43,11 +48,39 @@ public final class CrashCampaign {
     /** {@code discardReveals}: what a discarded range may read as besides zeros and old data (the backing data). */
     public CrashCampaign(RecordingHostFileOpener recorder, Path image, byte[] initialGuest, List<GuestEvent> events,
                          byte[] discardReveals) {
+        this(recorder, image, initialGuest, events, discardReveals, -1);
+    }
+
+    private CrashCampaign(RecordingHostFileOpener recorder, Path image, byte[] initialGuest, List<GuestEvent> events,
+                          byte[] discardReveals, long fixedCrashTime) {
         this.discardReveals = discardReveals;
         this.recorder = recorder;
         this.image = image.toAbsolutePath().normalize();
         this.initialGuest = initialGuest;
         this.events = List.copyOf(events);
+        this.oracle = new CrashOracle(initialGuest, events, discardReveals);
+        this.fixedCrashTime = fixedCrashTime;
+    }
+
+    /** Also runs {@code probe} (jblk's repair of the state, and crashes during it) on a sample of passing states. */
+    public CrashCampaign withRepairProbe(RepairProbe probe) {
+        this.repairProbe = probe;
+        return this;
+    }
+
+    /**
+     * A campaign over the host I/O of a repair of {@code state} (recorded by {@code repairRecorder} on
+     * {@code repairedImage}), judged by the oracle at {@code state}'s crash time: the repair must not change what
+     * the guest sees, wherever it is interrupted.
+     */
+    CrashCampaign forRepairOf(CrashState state, RecordingHostFileOpener repairRecorder, Path repairedImage) {
+        return new CrashCampaign(repairRecorder, repairedImage, initialGuest, events, discardReveals,
+                state.crashTime());
+    }
+
+    /** What the guest may read after {@code state}. */
+    CrashOracle.Expectation expectation(CrashState state) {
+        return oracle.expectationAt(fixedCrashTime >= 0 ? fixedCrashTime : state.crashTime());
     }
 
     public Result run(DeviceUnderTest device, CrashStateEnumerator.Limits limits, SplittableRandom random,
@@ -66,7 +99,6 @@ public final class CrashCampaign {
             throws IOException {
         List<HostOpLog.Entry> entries = recorder.log().entries();
         CrashStateMaterializer materializer = new CrashStateMaterializer(recorder.baselines(), entries);
-        CrashOracle oracle = new CrashOracle(initialGuest, events, discardReveals);
         List<String> failures = new ArrayList<>();
         Map<CrashState.Kind, Integer> perKind = new EnumMap<>(CrashState.Kind.class);
         int[] count = {0};
@@ -82,24 +114,35 @@ public final class CrashCampaign {
                         + failures.size() + " failures");
             }
             try {
-                String failure = checkOne(state, materializer, oracle, device, workDir.resolve("state"), before,
+                String failure = checkOne(state, materializer, device, workDir.resolve("state"), before,
                         after, staticFiles);
+                if (failure == null && repairProbe != null && repairProbe.wants(count[0])) {
+                    failure = repairProbe.probe(this, state, materializer, device, workDir.resolve("repair"),
+                            staticFiles);
+                    failure = failure == null ? null : "jblk check -r all: " + failure;
+                }
                 if (failure != null && failures.size() < 20) {
                     failures.add(state + ": " + failure);
                 }
             } catch (IOException e) {
                 error[0] = e;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                error[0] = new IOException("interrupted", e);
             }
         });
         if (error[0] != null) {
             throw error[0];
         }
-        return new Result(count[0], perKind, failures);
+        return new Result(count[0], perKind, failures, repairProbe == null ? null : repairProbe.tally());
     }
 
-    private String checkOne(CrashState state, CrashStateMaterializer materializer, CrashOracle oracle,
-                            DeviceUnderTest device, Path dir, FileCheck fileCheck, FileCheck after,
-                            List<Path> staticFiles) throws IOException {
+    /**
+     * Writes {@code state} out into a fresh {@code dir}, with links to the static files (the backing file); returns
+     * the crashed image.
+     */
+    Path materialize(CrashState state, CrashStateMaterializer materializer, Path dir, List<Path> staticFiles)
+            throws IOException {
         deleteTree(dir);
         Map<Path, Path> files = materializer.materialize(state, dir);
         for (Path file : staticFiles) {
@@ -112,6 +155,12 @@ public final class CrashCampaign {
         if (crashed == null) {
             throw new IllegalStateException("the image " + image + " was never opened through the recorder");
         }
+        return crashed;
+    }
+
+    private String checkOne(CrashState state, CrashStateMaterializer materializer, DeviceUnderTest device, Path dir,
+                            FileCheck fileCheck, FileCheck after, List<Path> staticFiles) throws IOException {
+        Path crashed = materialize(state, materializer, dir, staticFiles);
         try {
             if (fileCheck != null) {
                 String problem = fileCheck.check(crashed, state);
@@ -125,7 +174,7 @@ public final class CrashCampaign {
         }
         List<CrashOracle.Violation> violations;
         try (BlockDevice opened = device.open(crashed, HostFileOpener.DEFAULT, false)) {
-            violations = oracle.expectationAt(state.crashTime()).check(opened, 3);
+            violations = expectation(state).check(opened, 3);
         } catch (IOException e) {
             return "device failed on the crashed image: " + e;
         }

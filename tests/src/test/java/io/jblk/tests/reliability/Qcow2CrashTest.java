@@ -122,14 +122,19 @@ class Qcow2CrashTest {
         };
         CrashStateEnumerator.Limits limits = FULL ? new CrashStateEnumerator.Limits(16, 400, 20_000)
                 : new CrashStateEnumerator.Limits(3, 6, 120);
+        RepairProbe repairs = new RepairProbe(Qcow2UnderTest.QCOW2_FOR_REPAIR,
+                FULL ? RepairProbe.Budget.full() : RepairProbe.Budget.fast(), new SplittableRandom(seed ^ 0x7e9a12L));
         CrashCampaign.Result result = new CrashCampaign(recorder, image, initial, events, backingBytes)
-                .run(Qcow2UnderTest.QCOW2, limits, random, dir.resolve("work"),
+                .withRepairProbe(repairs).run(Qcow2UnderTest.QCOW2, limits, random, dir.resolve("work"),
                         lazy ? null : qemuCheck, qemuCheck, staticFiles,
                         FULL ? Integer.getInteger("jblk.crash.maxStates", 10_000) : 400);
         CrashCampaign.progress("[crash] qcow2 " + scenario + ": " + result.states() + " states " + result.perKind()
                 + ", host log " + recorder.log().size() + " entries, " + events.size() + " guest requests, "
-                + (checks[0] + checkEvery - 1) / checkEvery + " qemu-img checks");
+                + (checks[0] + checkEvery - 1) / checkEvery + " qemu-img checks; jblk check -r all " + result.repairs());
         assertTrue(result.states() > 20, "enumerated " + result.states());
+        assertTrue(result.repairs().repaired() > 0 && result.repairs().crashedRepairs() > 0,
+                "jblk check -r all ran on dirty or leaky crash states, and crashes during it were checked: "
+                        + result.repairs());
         if (scenario.name().startsWith("L1 growth")) {
             assertTrue(l1Grew(recorder.log()), "the recorded I/O moves the L1 table (header bytes 36..47 written)");
         }

@@ -22,6 +22,10 @@ final class Qcow2UnderTest {
     static final DeviceUnderTest QCOW2_RESIZABLE = (image, opener, readOnly) ->
             new ReopeningResizeDevice(image, OpenOptions.builder().readOnly(readOnly).build(), opener);
 
+    /** Opens the image as {@code jblk check -r} does: {@code repair=on} (an image flagged corrupt opens for repair). */
+    static final DeviceUnderTest QCOW2_FOR_REPAIR = (image, opener, readOnly) -> new Qcow2Driver().open(image,
+            OpenOptions.builder().readOnly(readOnly).formatOption("repair", "on").build(), opener);
+
     /** {@code qemu-img create -f qcow2 -o OPTIONS PATH SIZE}. */
     static Path create(Path path, long size, String options) throws IOException, InterruptedException {
         ExternalTool.qemuImg("create", "-q", "-f", "qcow2", "-o", options, path.toString(), Long.toString(size)).ok();
