@@ -81,7 +81,7 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
         Qcow2Image image = Qcow2Image.open(path, options, opener, repairMode);
         BlockDevice backing = null;
         try {
-            backing = openBacking(image, options);
+            backing = openBacking(image, options, opener);
             if (image.isWritable() && image.isDirty() && image.corruption() == null) {
                 // Refcounts may be stale (lazy refcounts and a crash): rebuild them before anything allocates.
                 image.lock().lock();
@@ -144,7 +144,13 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
         }
     }
 
-    private static BlockDevice openBacking(Qcow2Image image, OpenOptions options) throws IOException {
+    /**
+     * Opens the backing image read-only. A qcow2 or raw backing image opens its host files through {@code opener}
+     * too, so the whole chain goes through one seam (tests inject faults into backing reads); other formats open
+     * through their own driver.
+     */
+    private static BlockDevice openBacking(Qcow2Image image, OpenOptions options, HostFileOpener opener)
+            throws IOException {
         String name = image.header().backingFile();
         if (name == null) {
             return null;
@@ -169,6 +175,12 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
                 .ioEngine(options.ioEngine())
                 .formatOption(CHAIN_OPTION, chain.isEmpty() ? self : chain + "\n" + self)
                 .build();
-        return BlockDrivers.open(backingPath, image.header().backingFormat(), backingOptions);
+        String format = image.header().backingFormat();
+        BlockDriver driver = format == null ? BlockDrivers.probe(backingPath) : BlockDrivers.require(format);
+        return switch (driver) {
+            case Qcow2Driver qcow2 -> qcow2.open(backingPath, backingOptions, opener);
+            case io.jblk.raw.RawDriver raw -> raw.open(backingPath, backingOptions, opener);
+            default -> driver.open(backingPath, backingOptions);
+        };
     }
 }

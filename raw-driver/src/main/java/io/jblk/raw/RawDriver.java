@@ -7,6 +7,7 @@ import io.jblk.api.ImageResizer;
 import io.jblk.api.InvalidOptionException;
 import io.jblk.api.OpenOptions;
 import io.jblk.nativeio.HostFile;
+import io.jblk.nativeio.HostFileOpener;
 import io.jblk.nativeio.HostFileOptions;
 
 import java.io.IOException;
@@ -61,7 +62,12 @@ public final class RawDriver implements BlockDriver, ImageResizer {
 
     @Override
     public BlockDevice open(Path path, OpenOptions options) throws IOException {
-        return new RawDevice(HostFile.open(path, HostFileOpening.hostOptions(options)));
+        return open(path, options, HostFileOpener.DEFAULT);
+    }
+
+    /** Opens the image file through {@code opener} (a qcow2 overlay passes on the opener it was given). */
+    public RawDevice open(Path path, OpenOptions options, HostFileOpener opener) throws IOException {
+        return new RawDevice(opener.open(path, HostFileOpening.hostOptions(options)));
     }
 
     /** A raw image is resized by setting its file's length; new space is a hole that reads as zeros. */

@@ -28,8 +28,15 @@ public final class RecordingHostFileOpener implements HostFileOpener {
         this.delegate = delegate;
     }
 
+    /**
+     * Files opened read-only (a backing image, which a qcow2 overlay opens through the same opener) cannot change:
+     * they are passed through unrecorded, so crash states do not copy them.
+     */
     @Override
     public HostFile open(Path path, HostFileOptions options) throws IOException {
+        if (options.readOnly()) {
+            return delegate.open(path, options);
+        }
         Path key = path.toAbsolutePath().normalize();
         synchronized (baselines) {
             if (!baselines.containsKey(key)) {
