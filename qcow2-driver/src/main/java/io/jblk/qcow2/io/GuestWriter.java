@@ -173,9 +173,9 @@ public final class GuestWriter {
 
     /** What an allocating or bitmap-changing write will do once the lock is dropped. */
     private record Plan(boolean direct, long host, boolean allocated, int cowStart, int cowEnd, L2Entry oldEntry,
-                        L2Entry newEntry, boolean replacesCluster) {
+                        L2Entry newEntry, boolean replacesCluster, boolean pastEndOfFile) {
         static Plan direct(long host) {
-            return new Plan(true, host, false, 0, 0, null, null, false);
+            return new Plan(true, host, false, 0, 0, null, null, false, false);
         }
     }
 
@@ -188,7 +188,7 @@ public final class GuestWriter {
         int cowStart = head == SubclusterType.NORMAL ? from : first * sc;
         int cowEnd = tail == SubclusterType.NORMAL ? to : (last + 1) * sc;
         L2Entry updated = ext ? entry.allocating(first, last) : entry.withWord(entry.word() & ~L2Entry.ZERO_FLAG);
-        return new Plan(false, entry.hostOffset(), false, cowStart, cowEnd, entry, updated, false);
+        return new Plan(false, entry.hostOffset(), false, cowStart, cowEnd, entry, updated, false, false);
     }
 
     /**
@@ -219,7 +219,10 @@ public final class GuestWriter {
         L2Entry updated = ext ? new L2Entry(word, bitmap).allocating(startSc, endSc) : new L2Entry(word, 0);
         int cowStart = ext ? startSc * sc : 0;
         int cowEnd = ext ? (endSc + 1) * sc : geometry.clusterSize();
-        return new Plan(false, host, !image.hasExternalData(), cowStart, cowEnd, entry, updated, true);
+        // Decided under the lock, when no later cluster has been handed out yet: only this request writes into the
+        // new cluster, so if it starts at or past the end of the file, all of it stays a hole until written here.
+        boolean pastEnd = !image.hasExternalData() && host >= image.file().size();
+        return new Plan(false, host, !image.hasExternalData(), cowStart, cowEnd, entry, updated, true, pastEnd);
     }
 
     private void execute(long cluster, Plan plan, int from, int to, MemorySegment data) throws IOException {
@@ -229,15 +232,17 @@ public final class GuestWriter {
         {
             // COW buffers live on the heap: closing a shared arena costs a handshake with every thread, per write.
             List<MemorySegment> parts = new ArrayList<>(3);
-            boolean zeroFirst = false;
-            if (headLength + tailLength >= ZERO_RANGE_THRESHOLD
+            boolean zeroCow = headLength + tailLength > 0
+                    && (plan.pastEndOfFile || headLength + tailLength >= ZERO_RANGE_THRESHOLD)
                     && readsAsZero(plan.oldEntry, clusterStart, plan.cowStart, from)
-                    && readsAsZero(plan.oldEntry, clusterStart, to, plan.cowEnd)) {
-                zeroFirst = true; // QEMU's handle_alloc_space: zero the touched subclusters on the host instead
-            }
+                    && readsAsZero(plan.oldEntry, clusterStart, to, plan.cowEnd);
             long writeAt = plan.host + from;
-            if (zeroFirst) {
-                image.dataFile().zeroRangeBlocking(plan.host + plan.cowStart, plan.cowEnd - plan.cowStart);
+            if (zeroCow) {
+                if (!plan.pastEndOfFile) {
+                    // QEMU's handle_alloc_space: zero the touched subclusters on the host instead of writing zeros.
+                    image.dataFile().zeroRangeBlocking(plan.host + plan.cowStart, plan.cowEnd - plan.cowStart);
+                }
+                // Past the end of the file the COW area is a hole already: it reads as zeros and costs no space.
                 parts.add(data);
             } else {
                 if (headLength > 0) {
