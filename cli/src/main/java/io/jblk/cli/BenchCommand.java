@@ -19,6 +19,10 @@ import java.util.function.LongUnaryOperator;
  */
 @Command(name = "bench", description = "Run a simple sequential (or --random) I/O benchmark on an image.")
 final class BenchCommand extends Subcommand {
+    private static final long DEFAULT_WARMUP = 20_000;
+    /** Virtual size beyond which the warm-up walk wraps instead (sparse either way). */
+    private static final long MAX_SCRATCH = 1L << 40;
+
     @Option(names = "-c", paramLabel = "count", defaultValue = "75000", description = "number of requests")
     long count;
     @Option(names = "-d", paramLabel = "depth", defaultValue = "64", description = "requests in flight")
@@ -49,6 +53,10 @@ final class BenchCommand extends Subcommand {
     boolean random;
     @Option(names = "--seed", paramLabel = "n", defaultValue = "1", description = "seed of --random")
     long seed;
+    @Option(names = "--warmup", paramLabel = "n", defaultValue = "-1", description = "untimed requests first, to let "
+            + "the JIT compile the request path: reads re-read the image, writes go to a scratch image of the same "
+            + "format and geometry beside it, deleted afterwards (default: min(count, 20000); 0 = none)")
+    long warmup;
     @Option(names = "--json", description = "print the result as JSON")
     boolean json;
     @Option(names = "-q", description = "quiet")
@@ -94,8 +102,12 @@ final class BenchCommand extends Subcommand {
                 out().printf("Sending %d %s requests, %d bytes each, %d in parallel (starting at offset %d, step size %d)%s%n",
                         count, write ? "write" : "read", bufSize, depth, first, stepSize, random ? ", random offsets" : "");
             }
-            Workload.Result r = Workload.run(device, write, count, depth, bufSize, (byte) (int) Integer.decode(pattern),
-                    offsets, flushInterval);
+            byte fill = (byte) (int) Integer.decode(pattern);
+            long warmups = warmup < 0 ? Math.min(count, DEFAULT_WARMUP) : warmup;
+            if (warmups > 0) {
+                warmUp(device, warmups, bufSize, first, stepSize, fill, engine);
+            }
+            Workload.Result r = Workload.run(device, write, count, depth, bufSize, fill, offsets, flushInterval);
             String engineName = device.info().ioEngine();
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();
@@ -115,6 +127,45 @@ final class BenchCommand extends Subcommand {
             }
         }
         return 0;
+    }
+
+    /**
+     * A JVM runs a request path interpreted until the JIT has compiled it, which a short run would measure instead of
+     * jblk (qemu-img, compiled ahead of time, has no such phase). Reads warm up on the image itself; writes on a
+     * scratch image of the same format, size and cluster geometry, so the measured image sees exactly the requests
+     * qemu-img bench would send.
+     */
+    private void warmUp(BlockDevice device, long n, int bufSize, long first, long stepSize, byte fill, String engine)
+            throws IOException {
+        if (!write) {
+            LongUnaryOperator offsets = random ? randomOffsets(device.size(), bufSize, seed + 1)
+                    : sequentialOffsets(device.size(), bufSize, first, stepSize);
+            Workload.run(device, false, n, depth, bufSize, fill, offsets, 0);
+            return;
+        }
+        // Large enough that the sequential walk never wraps: every warm-up write allocates, as the measured ones do.
+        long walk = n <= (MAX_SCRATCH - first - bufSize) / Math.max(1, stepSize) ? first + n * stepSize + bufSize : 0;
+        long scratchSize = random ? device.size() : Math.max(device.size(), (walk + 0xffff) & ~0xffffL);
+        LongUnaryOperator offsets = random ? randomOffsets(scratchSize, bufSize, seed + 1)
+                : sequentialOffsets(scratchSize, bufSize, first, stepSize);
+        io.jblk.api.ImageInfo info = device.info();
+        Path scratch = file.toAbsolutePath().resolveSibling(".jblk-bench-warmup-" + ProcessHandle.current().pid());
+        Map<String, String> options = new LinkedHashMap<>();
+        if (info.clusterSize() > 0) {
+            options.put("cluster_size", Long.toString(info.clusterSize()));
+        }
+        if (Boolean.TRUE.equals(info.formatSpecific().get("extended-l2"))) {
+            options.put("extended_l2", "on");
+        }
+        try {
+            io.jblk.api.BlockDrivers.create(scratch, info.format(),
+                    io.jblk.api.CreateOptions.builder(scratchSize).options(options).build());
+            try (BlockDevice target = Images.open(scratch, info.format(), false, cache, engine)) {
+                Workload.run(target, true, n, depth, bufSize, fill, offsets, 0);
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(scratch);
+        }
     }
 
     /**

@@ -7,7 +7,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.LongUnaryOperator;
@@ -43,7 +42,10 @@ final class Workload {
         // One virtual thread per queue slot, each issuing its requests in the blocking form: the driver then serves
         // a request on the slot's own thread, with no hand-off to a request thread and back (see
         // docs/performance.md for what each removed hand-off was worth).
-        AtomicLong next = new AtomicLong();
+        // The offset generators are sequential (qemu-img bench's walk depends on the previous offset): one lock hands
+        // out the next index and its offset together.
+        Object claim = new Object();
+        long[] next = {0};
         AtomicReference<IOException> failure = new AtomicReference<>();
         // Fair: a waiting flush holds back new requests, so it waits only for those already in flight.
         ReentrantReadWriteLock flushGate = new ReentrantReadWriteLock(true);
@@ -56,13 +58,17 @@ final class Workload {
                 slots.add(Thread.ofVirtual().name("jblk-bench-", s).start(() -> {
                     while (failure.get() == null) {
                         long i;
+                        long offset;
                         flushGate.readLock().lock();
                         try {
-                            i = next.getAndIncrement();
-                            if (i >= count) {
-                                return;
+                            synchronized (claim) {
+                                i = next[0]++;
+                                if (i >= count) {
+                                    return;
+                                }
+                                offset = offsets.applyAsLong(i);
                             }
-                            issue(device, write, offsets.applyAsLong(i), buffer, failure);
+                            issue(device, write, offset, buffer, failure);
                         } finally {
                             flushGate.readLock().unlock();
                         }

@@ -111,6 +111,26 @@ class CheckResizeConvertBenchTest {
                 .exitCode() == 0, "bench wrote nothing");
     }
 
+    /** Eight slots share qemu-img bench's sequential walk: each offset exactly once, none skipped or repeated. */
+    @Test
+    void benchWithManySlotsWritesEveryStepOnceAndLeavesNoScratchFile() throws Exception {
+        Path image = dir.resolve("walk.qcow2");
+        Cli.qemuImg("create", "-f", "qcow2", "-o", "cluster_size=64k,extended_l2=on", image.toString(), "4M").ok();
+        Cli.jblk("bench", "-q", "-w", "--pattern=0x6b", "-c", "1024", "-d", "8", "-s", "4k", "-f", "qcow2",
+                image.toString()).expect(0);
+        Cli.qemuImg("check", image.toString()).ok();
+        Path copy = dir.resolve("walk.raw");
+        Cli.qemuImg("convert", "-f", "qcow2", "-O", "raw", image.toString(), copy.toString()).ok();
+        byte[] bytes = Files.readAllBytes(copy);
+        for (int i = 0; i < bytes.length; i += 4096) {
+            assertEquals(0x6b, bytes[i] & 0xff, "block at " + i + " was not written");
+        }
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(), files.filter(p -> p.getFileName().toString().startsWith(".jblk-bench")).toList(),
+                    "the warm-up scratch image is deleted");
+        }
+    }
+
     @Test
     void benchJsonCountsTheRequestsAndRandomOffsetsStayInsideTheImage() throws Exception {
         Path image = raw("r.raw", "1M");
