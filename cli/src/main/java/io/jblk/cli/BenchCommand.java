@@ -143,12 +143,15 @@ final class BenchCommand extends Subcommand {
             Workload.run(device, false, n, depth, bufSize, fill, offsets, 0);
             return;
         }
-        // Large enough that the sequential walk never wraps: every warm-up write allocates, as the measured ones do.
-        long walk = n <= (MAX_SCRATCH - first - bufSize) / Math.max(1, stepSize) ? first + n * stepSize + bufSize : 0;
-        long scratchSize = random ? device.size() : Math.max(device.size(), (walk + 0xffff) & ~0xffffL);
-        LongUnaryOperator offsets = random ? randomOffsets(scratchSize, bufSize, seed + 1)
-                : sequentialOffsets(scratchSize, bufSize, first, stepSize);
         io.jblk.api.ImageInfo info = device.info();
+        // Every warm-up write should take the measured path: allocate, and copy from the backing file where there is
+        // one. Without backing, a scratch image large enough that the sequential walk never wraps; with backing, one
+        // over the same backing file, written at random offsets (mostly new clusters or subclusters, so mostly COW).
+        boolean backed = info.fullBackingFilename() != null;
+        long walk = n <= (MAX_SCRATCH - first - bufSize) / Math.max(1, stepSize) ? first + n * stepSize + bufSize : 0;
+        long scratchSize = random || backed ? device.size() : Math.max(device.size(), (walk + 0xffff) & ~0xffffL);
+        LongUnaryOperator offsets = random || backed ? randomOffsets(scratchSize, bufSize, seed + 1)
+                : sequentialOffsets(scratchSize, bufSize, first, stepSize);
         Path scratch = file.toAbsolutePath().resolveSibling(".jblk-bench-warmup-" + ProcessHandle.current().pid());
         Map<String, String> options = new LinkedHashMap<>();
         if (info.clusterSize() > 0) {
@@ -158,8 +161,11 @@ final class BenchCommand extends Subcommand {
             options.put("extended_l2", "on");
         }
         try {
-            io.jblk.api.BlockDrivers.create(scratch, info.format(),
-                    io.jblk.api.CreateOptions.builder(scratchSize).options(options).build());
+            io.jblk.api.CreateOptions.Builder create = io.jblk.api.CreateOptions.builder(scratchSize).options(options);
+            if (backed) {
+                create.backingFile(info.fullBackingFilename(), info.backingFormat());
+            }
+            io.jblk.api.BlockDrivers.create(scratch, info.format(), create.build());
             try (BlockDevice target = Images.open(scratch, info.format(), false, cache, engine)) {
                 Workload.run(target, true, n, depth, bufSize, fill, offsets, 0);
             }
