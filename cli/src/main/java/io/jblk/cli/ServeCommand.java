@@ -31,6 +31,9 @@ final class ServeCommand extends Subcommand {
     boolean persistent;
     @Option(names = "--cache", description = "none or writeback (default ${DEFAULT-VALUE})",
             defaultValue = "writeback") String cache;
+    @Option(names = "--aio", paramLabel = "MODE", description = "I/O engine as qemu-nbd's --aio: threads, native or "
+            + "io_uring (native = io_uring in jblk; default: io_uring where the kernel allows it, else threads)")
+    String aio;
     @Option(names = "--discard", description = "unmap or ignore (default ${DEFAULT-VALUE}, as qemu-nbd)",
             defaultValue = "ignore") String discard;
     @Parameters(index = "0", paramLabel = "FILE") Path file;
@@ -51,7 +54,12 @@ final class ServeCommand extends Subcommand {
         }
         // On SIGINT/SIGTERM the hook stops the server and waits until the device below is flushed and closed.
         CountDownLatch closed = new CountDownLatch(1);
-        try (BlockDevice device = Images.open(file, format, readOnly, cache, null)) {
+        String engine = aio == null ? null : switch (aio) {
+            case "threads" -> "threads";
+            case "native", "io_uring" -> "io_uring";
+            default -> throw new CliException("unknown --aio mode '" + aio + "' (expected threads, native or io_uring)");
+        };
+        try (BlockDevice device = Images.open(file, format, readOnly, cache, engine)) {
             NbdServer.Builder builder = NbdServer.builder().device(device).exportName(exportName)
                     .description(description).readOnly(readOnly).unmap(unmap).maxConnections(shared)
                     .persistent(persistent);

@@ -69,5 +69,28 @@ class ServeCommandTest {
                 dir.resolve("none.raw").toString());
         assertEquals(1, r.exitCode(), r.stderr());
         assertTrue(r.stderr().contains("maybe"), r.stderr());
+        Cli.Result aio = Cli.jblk("serve", "--aio", "posix", "-k", dir.resolve("y.sock").toString(),
+                dir.resolve("none.raw").toString());
+        assertEquals(1, aio.exitCode(), aio.stderr());
+        assertTrue(aio.stderr().contains("posix"), aio.stderr());
+    }
+
+    /** qemu-nbd's --aio picks the engine; the export works with either. */
+    @Test
+    void aioThreadsServesTheImage() throws Exception {
+        ExternalTool.assumeAvailable("qemu-img", "nbdinfo");
+        Path image = dir.resolve("aio.raw");
+        Cli.qemuImg("create", "-f", "raw", image.toString(), "1M").ok();
+        Path sock = dir.resolve("aio.sock");
+        CompletableFuture<Cli.Result> serve = CompletableFuture.supplyAsync(() ->
+                Cli.jblk("serve", "--aio=threads", "--cache", "none", "-f", "raw", "-k", sock.toString(),
+                        image.toString()), java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+        for (int i = 0; i < 1000 && !Files.exists(sock) && !serve.isDone(); i++) {
+            Thread.sleep(10);
+        }
+        String json = ExternalTool.run("nbdinfo", "--json", "nbd+unix:///?socket=" + sock).ok().stdout();
+        assertTrue(json.contains("\"export-size\": 1048576"), json);
+        Cli.Result result = serve.get(60, TimeUnit.SECONDS).expect(0);
+        assertTrue(result.stderr().contains("exporting"), result.stderr());
     }
 }
