@@ -27,13 +27,8 @@ class ServeCommandTest {
         Cli.qemuImg("create", "-f", "qcow2", image.toString(), "16M").ok();
         Cli.qemuIo("-f", "qcow2", "-c", "write -P 0x3c 1M 64k", image.toString()).ok();
         Path sock = dir.resolve("s.sock");
-        CompletableFuture<Cli.Result> serve = CompletableFuture.supplyAsync(() ->
-                Cli.jblk("serve", "-f", "qcow2", "-k", sock.toString(), "-x", "disk", "--discard", "unmap",
-                        image.toString()));
-        for (int i = 0; i < 1000 && !Files.exists(sock) && !serve.isDone(); i++) {
-            Thread.sleep(10);
-        }
-        assertTrue(Files.exists(sock), () -> "no socket; serve ended with " + serve.getNow(null));
+        CompletableFuture<Cli.Result> serve = serveInBackground(sock, "serve", "-f", "qcow2", "-k", sock.toString(),
+                "-x", "disk", "--discard", "unmap", image.toString());
         String out = Cli.qemuIo("-f", "raw", "nbd+unix:///disk?socket=" + sock, "-c", "read -P 0x3c 1M 64k",
                 "-c", "write -P 0x5d 4M 8k", "-c", "read -P 0x5d 4M 8k").ok().stdout();
         assertFalse(out.contains("Pattern verification failed"), out);
@@ -52,11 +47,8 @@ class ServeCommandTest {
         Path image = dir.resolve("disk.raw");
         Cli.qemuImg("create", "-f", "raw", image.toString(), "1M").ok();
         Path sock = dir.resolve("ro.sock");
-        CompletableFuture<Cli.Result> serve = CompletableFuture.supplyAsync(() ->
-                Cli.jblk("serve", "-r", "-f", "raw", "-k", sock.toString(), image.toString()));
-        for (int i = 0; i < 1000 && !Files.exists(sock) && !serve.isDone(); i++) {
-            Thread.sleep(10);
-        }
+        CompletableFuture<Cli.Result> serve = serveInBackground(sock, "serve", "-r", "-f", "raw", "-k", sock.toString(),
+                image.toString());
         String json = ExternalTool.run("nbdinfo", "--json", "nbd+unix:///?socket=" + sock).ok().stdout();
         assertTrue(json.contains("\"is_read_only\": true"), json);
         assertTrue(json.contains("\"export-size\": 1048576"), json);
@@ -82,15 +74,25 @@ class ServeCommandTest {
         Path image = dir.resolve("aio.raw");
         Cli.qemuImg("create", "-f", "raw", image.toString(), "1M").ok();
         Path sock = dir.resolve("aio.sock");
-        CompletableFuture<Cli.Result> serve = CompletableFuture.supplyAsync(() ->
-                Cli.jblk("serve", "--aio=threads", "--cache", "none", "-f", "raw", "-k", sock.toString(),
-                        image.toString()), java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
-        for (int i = 0; i < 1000 && !Files.exists(sock) && !serve.isDone(); i++) {
-            Thread.sleep(10);
-        }
+        CompletableFuture<Cli.Result> serve = serveInBackground(sock, "serve", "--aio=threads", "--cache", "none",
+                "-f", "raw", "-k", sock.toString(), image.toString());
         String json = ExternalTool.run("nbdinfo", "--json", "nbd+unix:///?socket=" + sock).ok().stdout();
         assertTrue(json.contains("\"export-size\": 1048576"), json);
         Cli.Result result = serve.get(60, TimeUnit.SECONDS).expect(0);
         assertTrue(result.stderr().contains("exporting"), result.stderr());
+    }
+
+    /**
+     * Runs {@code jblk ARGS} on a thread of its own (not the common pool, which a server left running by a failed
+     * test would block for the next) and waits until its socket appears.
+     */
+    private static CompletableFuture<Cli.Result> serveInBackground(Path sock, String... args) throws Exception {
+        CompletableFuture<Cli.Result> serve = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> serve.complete(Cli.jblk(args)));
+        for (int i = 0; i < 1000 && !Files.exists(sock) && !serve.isDone(); i++) {
+            Thread.sleep(10);
+        }
+        assertTrue(Files.exists(sock), () -> "no socket; serve ended with " + serve.getNow(null));
+        return serve;
     }
 }
