@@ -46,6 +46,7 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
     private final CompressedWriter compressor;
     private final long size;
     private final String ioEngine;
+    private final boolean subclusterDiscard;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
     private final Phaser inFlight = new Phaser(1);
     private volatile boolean closed;
@@ -59,6 +60,24 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
         this.zeros = new ZeroWriter(image, reader, writer, size, subclusterDiscard);
         this.compressor = compressWrites ? new CompressedWriter(image, writer) : null;
         this.ioEngine = image.file().engineName();
+        this.subclusterDiscard = subclusterDiscard;
+    }
+
+    /**
+     * The first step of growing to {@code newSize}: makes {@code [from, to)}, beyond the current end, read as zeros
+     * instead of the backing data there, durably, before the header's size makes it part of the disk. A crash in
+     * between leaves zero entries past the end, which nothing reads.
+     */
+    void zeroBeyondEnd(long from, long to, long newSize) throws IOException {
+        image.lock().lock();
+        try {
+            image.checkWritable();
+            image.growL1For(newSize);
+        } finally {
+            image.lock().unlock();
+        }
+        new ZeroWriter(image, reader, writer, newSize, subclusterDiscard).writeZeroes(from, to - from, false);
+        flushNow();
     }
 
     /** The image's metadata (for check, inspection tools and tests). */

@@ -8,7 +8,6 @@ import io.jblk.api.ImageChecker;
 import io.jblk.api.ImageFormatException;
 import io.jblk.api.ImageResizer;
 import io.jblk.api.OpenOptions;
-import io.jblk.nativeio.Await;
 import io.jblk.nativeio.HostFileOpener;
 import io.jblk.qcow2.check.Qcow2Checker;
 import io.jblk.qcow2.format.Qcow2Header;
@@ -113,8 +112,8 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
     }
 
     /**
-     * Resizes an image. Growing an overlay whose backing image is longer than the old size zeroes the new area, so
-     * the backing data that used to lie beyond the end does not reappear (QEMU does the same).
+     * Resizes an image. Growing an overlay whose backing image is longer than the old size zeroes the new area first,
+     * so the backing data that used to lie beyond the end does not reappear, not even after a crash in the middle.
      */
     @Override
     public void resize(Path path, OpenOptions options, long newSize) throws IOException {
@@ -123,11 +122,12 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
 
     /** {@link #resize(Path, OpenOptions, long)} with host files from {@code opener} (crash and fault tests). */
     public void resize(Path path, OpenOptions options, long newSize, HostFileOpener opener) throws IOException {
-        long oldSize;
-        long backingSize;
         try (Qcow2Device device = open(path, options.toBuilder().readOnly(false).build(), opener)) {
-            oldSize = device.size();
-            backingSize = device.backingSize();
+            long oldSize = device.size();
+            long backingSize = device.backingSize();
+            if (newSize > oldSize && backingSize > oldSize) {
+                device.zeroBeyondEnd(oldSize, Math.min(newSize, backingSize), newSize);
+            }
             Qcow2Image image = device.image();
             image.lock().lock();
             try {
@@ -135,11 +135,6 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
                 image.resize(newSize);
             } finally {
                 image.lock().unlock();
-            }
-        }
-        if (newSize > oldSize && backingSize > oldSize) {
-            try (BlockDevice device = open(path, options.toBuilder().readOnly(false).build(), opener)) {
-                Await.await(device.writeZeroes(oldSize, Math.min(newSize, backingSize) - oldSize, false));
             }
         }
     }

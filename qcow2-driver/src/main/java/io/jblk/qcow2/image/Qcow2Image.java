@@ -421,17 +421,10 @@ public final class Qcow2Image implements HeaderWriter {
      * end (entries emptied, L2 tables wholly beyond unlinked, their clusters released after the unlink is durable).
      */
     public void resize(long newSize) throws IOException {
-        if (newSize % 512 != 0) {
-            throw new io.jblk.api.InvalidOptionException("Image size must be a multiple of 512 bytes, got " + newSize);
-        }
-        long entries = geometry.l1EntriesFor(newSize);
-        if (entries * 8 > Qcow2Header.MAX_L1_BYTES) {
-            throw new io.jblk.api.InvalidOptionException("Image size " + newSize + " needs an L1 table above "
-                    + Qcow2Header.MAX_L1_BYTES + " bytes");
-        }
         if (newSize > header.size()) {
-            l2.growL1((int) entries);
+            growL1For(newSize);
         } else if (newSize < header.size()) {
+            l1EntriesFor(newSize);
             long firstGone = (newSize + geometry.clusterSize() - 1) >>> geometry.clusterBits();
             long lastCluster = (header.size() - 1) >>> geometry.clusterBits();
             for (long c = firstGone; c <= lastCluster; c++) {
@@ -453,6 +446,27 @@ public final class Qcow2Image implements HeaderWriter {
         file.writeBlocking(24, MemorySegment.ofArray(size));
         file.flushBlocking();
         flush();
+    }
+
+    /**
+     * Grows the L1 table to map {@code newSize} bytes, leaving the size in the header alone: the first step of
+     * growing, after which L2 entries beyond the current end may be written (nothing reads them until the size
+     * changes).
+     */
+    public void growL1For(long newSize) throws IOException {
+        l2.growL1((int) l1EntriesFor(newSize));
+    }
+
+    private long l1EntriesFor(long newSize) throws io.jblk.api.InvalidOptionException {
+        if (newSize % 512 != 0) {
+            throw new io.jblk.api.InvalidOptionException("Image size must be a multiple of 512 bytes, got " + newSize);
+        }
+        long entries = geometry.l1EntriesFor(newSize);
+        if (entries * 8 > Qcow2Header.MAX_L1_BYTES) {
+            throw new io.jblk.api.InvalidOptionException("Image size " + newSize + " needs an L1 table above "
+                    + Qcow2Header.MAX_L1_BYTES + " bytes");
+        }
+        return entries;
     }
 
     private void writeIncompatibleFeatures() throws IOException {
