@@ -41,6 +41,14 @@ public final class Backing {
         return bytesRead.get();
     }
 
+    /**
+     * The last extent the chain reported as data. Backing images are opened read-only and must not change under an
+     * overlay, so the answer stays true; it saves the block-status calls (two lseeks on a raw file) that the zero
+     * check of nearly every copy-on-write over a fully written backing file would otherwise make.
+     */
+    private volatile Extent knownData;
+    private static final long STATUS_WINDOW = 64L << 20;
+
     /** Starts reading guest bytes {@code [offset, offset + dst.byteSize())} from the chain into {@code dst}. */
     CompletableFuture<Void> read(long offset, MemorySegment dst) {
         long inside = zeroPastEnd(offset, dst);
@@ -87,8 +95,18 @@ public final class Backing {
         if (length <= 0 || device == null) {
             return true;
         }
-        for (Extent e : status(offset, length)) {
+        Extent known = knownData;
+        if (known != null && offset < known.end() && known.offset() < offset + length) {
+            return false;
+        }
+        // Ask about a wider window than the range: one answer about a long data extent serves the checks of many
+        // later writes into it.
+        for (Extent e : status(offset, Math.max(length, STATUS_WINDOW))) {
+            if (e.offset() >= offset + length) {
+                break;
+            }
             if (!e.zero()) {
+                knownData = e;
                 return false;
             }
         }

@@ -244,6 +244,15 @@ public final class GuestWriter {
                 }
                 // Past the end of the file the COW area is a hole already: it reads as zeros and costs no space.
                 parts.add(data);
+            } else if (headLength > 0 && tailLength > 0 && to - from <= headLength + tailLength) {
+                // Head and tail around a small write: one read of the whole COW range (as QEMU does) instead of two;
+                // the guest data then replaces its middle.
+                MemorySegment cow = MemorySegment.ofArray(new byte[plan.cowEnd - plan.cowStart]);
+                reader.read(clusterStart + plan.cowStart, cow);
+                parts.add(cow.asSlice(0, headLength));
+                parts.add(data);
+                parts.add(cow.asSlice(to - plan.cowStart, tailLength));
+                writeAt = plan.host + plan.cowStart;
             } else {
                 if (headLength > 0) {
                     MemorySegment head = MemorySegment.ofArray(new byte[headLength]);
