@@ -267,7 +267,9 @@ public final class GuestWriter {
                     parts.add(tail);
                 }
             }
-            if (!image.hasExternalData()) {
+            // A cluster allocated for this write was checked against the metadata whole when it was handed out
+            // (under the lock, which guards nothing else here); only a cluster written in place needs the check.
+            if (!image.hasExternalData() && !plan.allocated) {
                 image.lock().lock();
                 try {
                     image.metadata().checkWrite(plan.host + plan.cowStart, plan.cowEnd - plan.cowStart,
