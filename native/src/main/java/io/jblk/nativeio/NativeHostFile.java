@@ -90,28 +90,17 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
 
     abstract CompletableFuture<Void> fdatasyncNative();
 
-    // The same primitives, blocking the calling thread. These defaults wait on the futures; the engines override
-    // them to skip the hand-off to a completion thread.
+    // The same primitives, blocking the calling thread; each engine serves them without a completion thread.
 
-    long readNow(long offset, MemorySegment dst) throws IOException {
-        return Await.await(readNative(offset, dst));
-    }
+    abstract long readNow(long offset, MemorySegment dst) throws IOException;
 
-    void writeNow(long offset, MemorySegment src) throws IOException {
-        Await.await(writeNative(offset, src));
-    }
+    abstract void writeNow(long offset, MemorySegment src) throws IOException;
 
-    long writevNow(long offset, List<MemorySegment> srcs) throws IOException {
-        return Await.await(writevNative(offset, srcs));
-    }
+    abstract long writevNow(long offset, List<MemorySegment> srcs) throws IOException;
 
-    void fallocateNow(int mode, long offset, long length) throws IOException {
-        fallocateNow(mode, offset, length);
-    }
+    abstract void fallocateNow(int mode, long offset, long length) throws IOException;
 
-    void fdatasyncNow() throws IOException {
-        Await.await(fdatasyncNative());
-    }
+    abstract void fdatasyncNow() throws IOException;
 
     /** Releases engine resources; called once, after every operation has finished. */
     abstract void closeEngine() throws IOException;
@@ -590,15 +579,18 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
         }
     }
 
-    /** Writes native, aligned buffers: one vectored write, then whatever a short write left. */
+    /** {@link #gatherWriteNow}, asynchronously: a single buffer goes straight to the engine. */
     private CompletableFuture<Void> gatherWrite(long offset, List<MemorySegment> srcs) {
         if (srcs.size() == 1) {
             return writeNative(offset, srcs.getFirst());
         }
-        return writevNative(offset, srcs).thenCompose(written -> writeRemainder(offset, srcs, written));
+        return slow(() -> {
+            gatherWriteNow(offset, srcs);
+            return null;
+        });
     }
 
-    /** {@link #gatherWrite}, blocking. */
+    /** Writes native, aligned buffers: one vectored write, then whatever a short write left. */
     private void gatherWriteNow(long offset, List<MemorySegment> srcs) throws IOException {
         if (srcs.size() == 1) {
             writeNow(offset, srcs.getFirst());
@@ -616,25 +608,6 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
             }
             position += size;
         }
-    }
-
-    private CompletableFuture<Void> writeRemainder(long offset, List<MemorySegment> srcs, long written) {
-        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
-        long position = offset;
-        long skip = written;
-        for (MemorySegment s : srcs) {
-            long size = s.byteSize();
-            if (skip >= size) {
-                skip -= size;
-            } else {
-                MemorySegment rest = s.asSlice(skip);
-                long at = position + skip;
-                chain = chain.thenCompose(v -> writeNative(at, rest));
-                skip = 0;
-            }
-            position += size;
-        }
-        return chain;
     }
 
     private void zeroSlow(long offset, long length) throws IOException {
