@@ -50,11 +50,16 @@ final class Workload {
         // Fair: a waiting flush holds back new requests, so it waits only for those already in flight.
         ReentrantReadWriteLock flushGate = new ReentrantReadWriteLock(true);
         try (Arena arena = Arena.ofShared()) {
-            List<Thread> slots = new ArrayList<>(depth);
-            long start = System.nanoTime();
+            List<MemorySegment> buffers = new ArrayList<>(depth);
             for (int s = 0; s < depth; s++) {
                 MemorySegment buffer = Buffers.allocate(arena, size).asSlice(0, size);
                 buffer.fill(pattern);
+                buffers.add(buffer);
+            }
+            List<Thread> slots = new ArrayList<>(depth);
+            long start = System.nanoTime();
+            for (int s = 0; s < depth; s++) {
+                MemorySegment buffer = buffers.get(s);
                 slots.add(Thread.ofVirtual().name("jblk-bench-", s).start(() -> {
                     while (failure.get() == null) {
                         long i;
