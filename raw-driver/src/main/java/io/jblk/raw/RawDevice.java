@@ -54,8 +54,7 @@ public final class RawDevice implements BlockDevice {
     @Override
     public CompletableFuture<Void> read(long offset, MemorySegment buffer) {
         try {
-            checkOpen();
-            RequestChecks.checkRange("read", offset, buffer.byteSize(), size);
+            checkRead("read", offset, buffer.byteSize());
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -65,8 +64,7 @@ public final class RawDevice implements BlockDevice {
     @Override
     public CompletableFuture<Void> write(long offset, MemorySegment data, boolean fua) {
         try {
-            checkOpen();
-            RequestChecks.checkWrite("write", offset, data.byteSize(), size, isReadOnly());
+            checkModify("write", offset, data.byteSize());
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -77,8 +75,7 @@ public final class RawDevice implements BlockDevice {
     @Override
     public CompletableFuture<Void> writeZeroes(long offset, long length, boolean mayUnmap) {
         try {
-            checkOpen();
-            RequestChecks.checkWrite("write-zeroes", offset, length, size, isReadOnly());
+            checkModify("write-zeroes", offset, length);
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -91,8 +88,7 @@ public final class RawDevice implements BlockDevice {
     @Override
     public CompletableFuture<Void> discard(long offset, long length) {
         try {
-            checkOpen();
-            RequestChecks.checkWrite("discard", offset, length, size, isReadOnly());
+            checkModify("discard", offset, length);
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -111,15 +107,13 @@ public final class RawDevice implements BlockDevice {
 
     @Override
     public void readBlocking(long offset, MemorySegment buffer) throws IOException {
-        checkOpen();
-        RequestChecks.checkRange("read", offset, buffer.byteSize(), size);
+        checkRead("read", offset, buffer.byteSize());
         file.readBlocking(offset, buffer);
     }
 
     @Override
     public void writeBlocking(long offset, MemorySegment data, boolean fua) throws IOException {
-        checkOpen();
-        RequestChecks.checkWrite("write", offset, data.byteSize(), size, isReadOnly());
+        checkModify("write", offset, data.byteSize());
         file.writeBlocking(offset, data);
         if (fua) {
             file.flushBlocking();
@@ -128,8 +122,7 @@ public final class RawDevice implements BlockDevice {
 
     @Override
     public void writeZeroesBlocking(long offset, long length, boolean mayUnmap) throws IOException {
-        checkOpen();
-        RequestChecks.checkWrite("write-zeroes", offset, length, size, isReadOnly());
+        checkModify("write-zeroes", offset, length);
         if (mayUnmap) {
             file.punchHoleBlocking(offset, length);
         } else {
@@ -139,8 +132,7 @@ public final class RawDevice implements BlockDevice {
 
     @Override
     public void discardBlocking(long offset, long length) throws IOException {
-        checkOpen();
-        RequestChecks.checkWrite("discard", offset, length, size, isReadOnly());
+        checkModify("discard", offset, length);
         file.punchHoleBlocking(offset, length);
     }
 
@@ -156,8 +148,7 @@ public final class RawDevice implements BlockDevice {
     @Override
     public CompletableFuture<List<Extent>> blockStatus(long offset, long length) {
         try {
-            checkOpen();
-            RequestChecks.checkRange("block-status", offset, length, size);
+            checkRead("block-status", offset, length);
             List<Extent> extents = new ArrayList<>();
             long end = offset + length;
             long at = offset;
@@ -206,6 +197,18 @@ public final class RawDevice implements BlockDevice {
                 file.close();
             }
         }
+    }
+
+    /** The checks every reading request makes, asynchronous or blocking. */
+    private void checkRead(String op, long offset, long length) throws IOException {
+        checkOpen();
+        RequestChecks.checkRange(op, offset, length, size);
+    }
+
+    /** The checks every modifying request makes, asynchronous or blocking. */
+    private void checkModify(String op, long offset, long length) throws IOException {
+        checkOpen();
+        RequestChecks.checkWrite(op, offset, length, size, isReadOnly());
     }
 
     private void checkOpen() throws DeviceClosedException {
