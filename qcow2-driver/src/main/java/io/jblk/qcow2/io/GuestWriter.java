@@ -33,6 +33,7 @@ public final class GuestWriter {
     private final GuestReader reader;
     private final ClusterMapper mapper;
     private final Backing backing;
+    private final CowBuffers cowBuffers;
     /** Guest clusters with an allocation in flight; guarded by the image lock. */
     private final Map<Long, CompletableFuture<Void>> claims = new HashMap<>();
 
@@ -42,6 +43,7 @@ public final class GuestWriter {
         this.reader = reader;
         this.mapper = reader.mapper();
         this.backing = reader.backing();
+        this.cowBuffers = new CowBuffers(geometry.clusterSize());
     }
 
     /** Writes guest bytes; blocks the calling (virtual) thread until the data is written and linked. */
@@ -127,26 +129,41 @@ public final class GuestWriter {
             }
             return;
         }
+        Throwable failure = null;
         try {
-            execute(cluster, plan, from, to, data);
-        } catch (IOException | RuntimeException e) {
-            image.lock().lock();
-            try {
-                if (plan.allocated) {
-                    image.refcounts().add(plan.host >>> geometry.clusterBits(), -1);
+            writeData(cluster, plan, from, to, data);
+        } catch (IOException | RuntimeException | Error e) {
+            failure = e;
+        }
+        // One critical section ends the allocation either way: link the new entry (or give the cluster back) and
+        // drop the claim. The waiters are woken only after the lock is released, so none of them parks on it.
+        image.lock().lock();
+        try {
+            if (failure == null) {
+                try {
+                    link(cluster, plan);
+                } catch (IOException | RuntimeException | Error e) {
+                    failure = e;
                 }
-            } finally {
-                image.lock().unlock();
             }
-            throw e;
+            if (failure != null && plan.allocated) {
+                try {
+                    image.refcounts().add(plan.host >>> geometry.clusterBits(), -1);
+                } catch (IOException | RuntimeException e) {
+                    failure.addSuppressed(e);
+                }
+            }
+            claims.remove(cluster);
         } finally {
-            image.lock().lock();
-            try {
-                claims.remove(cluster);
-            } finally {
-                image.lock().unlock();
-            }
+            image.lock().unlock();
             claim.complete(null);
+        }
+        switch (failure) {
+            case null -> { }
+            case IOException e -> throw e;
+            case RuntimeException e -> throw e;
+            case Error e -> throw e;
+            default -> throw new IllegalStateException(failure);
         }
     }
 
@@ -225,80 +242,120 @@ public final class GuestWriter {
         return new Plan(false, host, !image.hasExternalData(), cowStart, cowEnd, entry, updated, true, pastEnd);
     }
 
-    private void execute(long cluster, Plan plan, int from, int to, MemorySegment data) throws IOException {
+    /** Writes the guest data and the copy-on-write around it into the plan's host cluster (no L2 change yet). */
+    private void writeData(long cluster, Plan plan, int from, int to, MemorySegment data) throws IOException {
         long clusterStart = cluster << geometry.clusterBits();
         int headLength = from - plan.cowStart;
         int tailLength = plan.cowEnd - to;
-        {
-            // COW buffers live on the heap: closing a shared arena costs a handshake with every thread, per write.
-            List<MemorySegment> parts = new ArrayList<>(3);
-            boolean zeroCow = headLength + tailLength > 0
-                    && (plan.pastEndOfFile || headLength + tailLength >= ZERO_RANGE_THRESHOLD)
-                    && readsAsZero(plan.oldEntry, clusterStart, plan.cowStart, from)
-                    && readsAsZero(plan.oldEntry, clusterStart, to, plan.cowEnd);
-            long writeAt = plan.host + from;
-            if (zeroCow) {
-                if (!plan.pastEndOfFile) {
-                    // QEMU's handle_alloc_space: zero the touched subclusters on the host instead of writing zeros.
-                    image.dataFile().zeroRangeBlocking(plan.host + plan.cowStart, plan.cowEnd - plan.cowStart);
-                }
-                // Past the end of the file the COW area is a hole already: it reads as zeros and costs no space.
-                parts.add(data);
-            } else if (headLength > 0 && tailLength > 0 && to - from <= headLength + tailLength) {
-                // Head and tail around a small write: one read of the whole COW range (as QEMU does) instead of two;
-                // the guest data then replaces its middle.
-                MemorySegment cow = MemorySegment.ofArray(new byte[plan.cowEnd - plan.cowStart]);
-                reader.read(clusterStart + plan.cowStart, cow);
+        boolean zeroCow = headLength + tailLength > 0
+                && (plan.pastEndOfFile || headLength + tailLength >= ZERO_RANGE_THRESHOLD)
+                && readsAsZero(plan.oldEntry, clusterStart, plan.cowStart, from)
+                && readsAsZero(plan.oldEntry, clusterStart, to, plan.cowEnd);
+        if (zeroCow || headLength + tailLength == 0) {
+            checkInPlace(plan);
+            if (zeroCow && !plan.pastEndOfFile) {
+                // QEMU's handle_alloc_space: zero the touched subclusters on the host instead of writing zeros.
+                image.dataFile().zeroRangeBlocking(plan.host + plan.cowStart, plan.cowEnd - plan.cowStart);
+            }
+            // Past the end of the file the COW area is a hole already: it reads as zeros and costs no space.
+            image.dataFile().writeBlocking(plan.host + from, data);
+            return;
+        }
+        List<MemorySegment> parts = new ArrayList<>(3);
+        // Head and tail around a small write: one read of the whole COW range (as QEMU does) instead of two; the guest
+        // data then replaces its middle. Otherwise head and tail are read separately into one buffer.
+        boolean oneRead = headLength > 0 && tailLength > 0 && to - from <= headLength + tailLength;
+        MemorySegment buffer = cowBuffers.take(oneRead ? plan.cowEnd - plan.cowStart : headLength + tailLength);
+        try {
+            if (oneRead) {
+                MemorySegment cow = buffer.asSlice(0, plan.cowEnd - plan.cowStart);
+                readCow(cluster, plan.oldEntry, clusterStart + plan.cowStart, cow);
                 parts.add(cow.asSlice(0, headLength));
                 parts.add(data);
                 parts.add(cow.asSlice(to - plan.cowStart, tailLength));
-                writeAt = plan.host + plan.cowStart;
             } else {
                 if (headLength > 0) {
-                    MemorySegment head = MemorySegment.ofArray(new byte[headLength]);
-                    reader.read(clusterStart + plan.cowStart, head);
+                    MemorySegment head = buffer.asSlice(0, headLength);
+                    readCow(cluster, plan.oldEntry, clusterStart + plan.cowStart, head);
                     parts.add(head);
-                    writeAt = plan.host + plan.cowStart;
                 }
                 parts.add(data);
                 if (tailLength > 0) {
-                    MemorySegment tail = MemorySegment.ofArray(new byte[tailLength]);
-                    reader.read(clusterStart + to, tail);
+                    MemorySegment tail = buffer.asSlice(headLength, tailLength);
+                    readCow(cluster, plan.oldEntry, clusterStart + to, tail);
                     parts.add(tail);
                 }
             }
-            // A cluster allocated for this write was checked against the metadata whole when it was handed out
-            // (under the lock, which guards nothing else here); only a cluster written in place needs the check.
-            if (!image.hasExternalData() && !plan.allocated) {
-                image.lock().lock();
-                try {
-                    image.metadata().checkWrite(plan.host + plan.cowStart, plan.cowEnd - plan.cowStart,
-                            "guest data write");
-                } catch (io.jblk.api.CorruptImageException e) {
-                    throw image.markCorrupt(e.getMessage());
-                } finally {
-                    image.lock().unlock();
-                }
-            }
-            image.dataFile().writeBlocking(writeAt, parts);
+            checkInPlace(plan);
+            image.dataFile().writeBlocking(plan.host + (headLength > 0 ? plan.cowStart : from), parts);
+        } finally {
+            cowBuffers.give(buffer); // the reads and the write above have completed, or failed and ended
+        }
+    }
+
+    /**
+     * A cluster allocated for this write was checked against the metadata whole when it was handed out; only a
+     * cluster written in place needs its range checked (under the lock, which guards the metadata map).
+     */
+    private void checkInPlace(Plan plan) throws IOException {
+        if (image.hasExternalData() || plan.allocated) {
+            return;
         }
         image.lock().lock();
         try {
-            // Re-read: a zeroing of other subclusters may have changed the bitmap while the data was written.
-            L2Entry current = image.entry(cluster);
-            L2Entry linked = plan.newEntry;
-            if (geometry.extendedL2() && current.bitmap() != plan.oldEntry.bitmap() && !plan.oldEntry.isCompressed()) {
-                int first = plan.cowStart / geometry.subclusterSize();
-                int last = (plan.cowEnd - 1) / geometry.subclusterSize();
-                linked = new L2Entry(plan.newEntry.word(), current.bitmap()).allocating(first, last);
-            }
-            image.setEntry(cluster, linked);
-            if (plan.replacesCluster) {
-                image.releaseLater(plan.oldEntry); // the old (shared or compressed) storage, once unlinked on disk
-            }
+            image.metadata().checkWrite(plan.host + plan.cowStart, plan.cowEnd - plan.cowStart, "guest data write");
+        } catch (io.jblk.api.CorruptImageException e) {
+            throw image.markCorrupt(e.getMessage());
         } finally {
             image.lock().unlock();
         }
+    }
+
+    /** With the lock held, once the data is written: links the plan's new entry. */
+    private void link(long cluster, Plan plan) throws IOException {
+        // Re-read: a zeroing of other subclusters may have changed the bitmap while the data was written.
+        L2Entry current = image.entry(cluster);
+        L2Entry linked = plan.newEntry;
+        if (geometry.extendedL2() && current.bitmap() != plan.oldEntry.bitmap() && !plan.oldEntry.isCompressed()) {
+            int first = plan.cowStart / geometry.subclusterSize();
+            int last = (plan.cowEnd - 1) / geometry.subclusterSize();
+            linked = new L2Entry(plan.newEntry.word(), current.bitmap()).allocating(first, last);
+        }
+        image.setEntry(cluster, linked);
+        if (plan.replacesCluster) {
+            image.releaseLater(plan.oldEntry); // the old (shared or compressed) storage, once unlinked on disk
+        }
+    }
+
+    /**
+     * Reads the current guest view of {@code [offset, offset + dst.byteSize())} for a copy-on-write. The claim keeps
+     * the cluster's entry as planned until the write links its new one, so when no byte of the range lives in a host
+     * cluster (zero or unallocated subclusters: zeros or the backing chain) it is read here without the image lock;
+     * data in a host cluster (shared or compressed) goes through the reader, which pins the cluster it reads.
+     */
+    private void readCow(long cluster, L2Entry old, long offset, MemorySegment dst) throws IOException {
+        List<Run> runs = mapper.runs(cluster, old, offset, offset + dst.byteSize());
+        for (Run run : runs) {
+            if (!readsWithoutHost(run.type())) {
+                reader.read(offset, dst);
+                return;
+            }
+        }
+        for (Run run : runs) {
+            MemorySegment part = dst.asSlice(run.guestOffset() - offset, run.length());
+            if (run.type() == SubclusterType.ZERO_PLAIN || run.type() == SubclusterType.ZERO_ALLOC) {
+                part.fill((byte) 0);
+            } else {
+                backing.readBlocking(run.guestOffset(), part);
+            }
+        }
+    }
+
+    private static boolean readsWithoutHost(SubclusterType type) {
+        return switch (type) {
+            case ZERO_PLAIN, ZERO_ALLOC, UNALLOCATED_PLAIN, UNALLOCATED_ALLOC -> true;
+            case NORMAL, COMPRESSED, INVALID -> false;
+        };
     }
 
     /** Whether guest bytes {@code [a, b)} of the cluster read as zeros under the old entry (no I/O on the data). */
