@@ -53,7 +53,7 @@ public final class Qcow2Image implements HeaderWriter {
     private final L2Tables l2;
     private final List<Snapshot> snapshots;
     private final PendingFrees pendingFrees = new PendingFrees();
-    private final ReentrantLock lock = new ReentrantLock();
+    private final ReentrantLock lock = new ImageLock();
     private final java.util.concurrent.ConcurrentHashMap<Long, Integer> hostPins =
             new java.util.concurrent.ConcurrentHashMap<>();
     private Qcow2Header header;
