@@ -188,11 +188,30 @@ public final class GuestWriter {
         return true;
     }
 
+    /**
+     * Whether a newly allocated cluster starts at or past the end of the file. Only the request it was allocated for
+     * writes into it, so if it does, all of it stays a hole until written there and a copy-on-write of zeros can be
+     * skipped. Without a backing file every such copy is of zeros, so the question is settled under the lock, before
+     * a later cluster can be handed out and written past this one. With one, the copy is rarely of zeros, and the
+     * system call (a point where the OS may preempt the lock's holder) is left for after the lock, when it matters.
+     */
+    private enum EndOfFile { PAST, BEFORE, ASK }
+
+    private EndOfFile endOfFile(long host) throws IOException {
+        if (image.hasExternalData()) {
+            return EndOfFile.BEFORE;
+        }
+        if (backing.exists()) {
+            return EndOfFile.ASK;
+        }
+        return host >= image.file().size() ? EndOfFile.PAST : EndOfFile.BEFORE;
+    }
+
     /** What an allocating or bitmap-changing write will do once the lock is dropped. */
     private record Plan(boolean direct, long host, boolean allocated, int cowStart, int cowEnd, L2Entry oldEntry,
-                        L2Entry newEntry, boolean replacesCluster, boolean pastEndOfFile) {
+                        L2Entry newEntry, boolean replacesCluster, EndOfFile endOfFile) {
         static Plan direct(long host) {
-            return new Plan(true, host, false, 0, 0, null, null, false, false);
+            return new Plan(true, host, false, 0, 0, null, null, false, EndOfFile.BEFORE);
         }
     }
 
@@ -205,7 +224,7 @@ public final class GuestWriter {
         int cowStart = head == SubclusterType.NORMAL ? from : first * sc;
         int cowEnd = tail == SubclusterType.NORMAL ? to : (last + 1) * sc;
         L2Entry updated = ext ? entry.allocating(first, last) : entry.withWord(entry.word() & ~L2Entry.ZERO_FLAG);
-        return new Plan(false, entry.hostOffset(), false, cowStart, cowEnd, entry, updated, false, false);
+        return new Plan(false, entry.hostOffset(), false, cowStart, cowEnd, entry, updated, false, EndOfFile.BEFORE);
     }
 
     /**
@@ -236,10 +255,8 @@ public final class GuestWriter {
         L2Entry updated = ext ? new L2Entry(word, bitmap).allocating(startSc, endSc) : new L2Entry(word, 0);
         int cowStart = ext ? startSc * sc : 0;
         int cowEnd = ext ? (endSc + 1) * sc : geometry.clusterSize();
-        // Decided under the lock, when no later cluster has been handed out yet: only this request writes into the
-        // new cluster, so if it starts at or past the end of the file, all of it stays a hole until written here.
-        boolean pastEnd = !image.hasExternalData() && host >= image.file().size();
-        return new Plan(false, host, !image.hasExternalData(), cowStart, cowEnd, entry, updated, true, pastEnd);
+        return new Plan(false, host, !image.hasExternalData(), cowStart, cowEnd, entry, updated, true,
+                endOfFile(host));
     }
 
     /** Writes the guest data and the copy-on-write around it into the plan's host cluster (no L2 change yet). */
@@ -247,13 +264,20 @@ public final class GuestWriter {
         long clusterStart = cluster << geometry.clusterBits();
         int headLength = from - plan.cowStart;
         int tailLength = plan.cowEnd - to;
-        boolean zeroCow = headLength + tailLength > 0
-                && (plan.pastEndOfFile || headLength + tailLength >= ZERO_RANGE_THRESHOLD)
+        boolean cowReadsAsZero = headLength + tailLength > 0
                 && readsAsZero(plan.oldEntry, clusterStart, plan.cowStart, from)
                 && readsAsZero(plan.oldEntry, clusterStart, to, plan.cowEnd);
+        boolean pastEnd = cowReadsAsZero && switch (plan.endOfFile) {
+            case PAST -> true;
+            case BEFORE -> false;
+            // Outside the lock, after the allocation: a file that grew past the cluster meanwhile only turns the
+            // answer to no, and the zeros are then written.
+            case ASK -> plan.host >= image.file().size();
+        };
+        boolean zeroCow = cowReadsAsZero && (pastEnd || headLength + tailLength >= ZERO_RANGE_THRESHOLD);
         if (zeroCow || headLength + tailLength == 0) {
             checkInPlace(plan);
-            if (zeroCow && !plan.pastEndOfFile) {
+            if (zeroCow && !pastEnd) {
                 // QEMU's handle_alloc_space: zero the touched subclusters on the host instead of writing zeros.
                 image.dataFile().zeroRangeBlocking(plan.host + plan.cowStart, plan.cowEnd - plan.cowStart);
             }
