@@ -12,8 +12,9 @@ import static io.jblk.nativeio.IoUringAbi.*;
 
 /**
  * Host file I/O through a private io_uring: every request is one SQE (resubmitted for the rest after a short read
- * or write), completions are reaped by the ring's thread. Futures are completed on {@link NativeHostFile#COMPLETER}, never
- * on the reaper, so a caller's dependent stage that blocks or submits more I/O cannot stall every other completion.
+ * or write, unless the short read is an O_DIRECT end of file), completions are reaped by the ring's thread. Futures
+ * are completed on {@link NativeHostFile#COMPLETER}, never on the reaper, so a caller's dependent stage that blocks or
+ * submits more I/O cannot stall every other completion.
  */
 final class IoUringHostFile extends NativeHostFile {
     static final int RING_ENTRIES = Integer.getInteger("jblk.iouring.entries", 128);
@@ -160,7 +161,8 @@ final class IoUringHostFile extends NativeHostFile {
                 }
             } else {
                 done += res;
-                if (done < buffer.byteSize()) {
+                // A short write goes on (the next attempt reports why it stopped); a short read may be end of file.
+                if (done < buffer.byteSize() && (write || readContinuesAfterShortRead(offset, buffer, done))) {
                     resubmit();
                 } else {
                     succeed(done);

@@ -77,7 +77,9 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
 
     // ---- engine primitives: native memory, aligned as O_DIRECT needs ----
 
-    /** Reads until {@code dst} is full or end of file; yields the bytes read. */
+    /**
+     * Reads until {@code dst} is full or end of file (see {@link #readContinuesAfterShortRead}); yields the bytes read.
+     */
     abstract CompletableFuture<Long> readNative(long offset, MemorySegment dst);
 
     /** Writes all of {@code src}. */
@@ -454,6 +456,18 @@ abstract sealed class NativeHostFile implements HostFile permits ThreadsHostFile
     private boolean kernelReady(long offset, MemorySegment segment) {
         return segment.isNative()
                 && offset % alignment == 0 && segment.byteSize() % alignment == 0 && segment.address() % memAlignment == 0;
+    }
+
+    /**
+     * Whether a read at {@code offset} that has filled {@code done} bytes of {@code dst}, fewer than asked, asks the
+     * kernel for the rest. A short read means end of file. Without O_DIRECT the engine asks again anyway (a signal can
+     * cut a buffered read short; at a real end the next call returns 0). With O_DIRECT the kernel stops at end of
+     * file, usually inside a block: if another request grows the file meanwhile, a read from that unaligned position
+     * fails with EINVAL. So the read ends there, as if it had finished before the file grew, and the caller zero-fills
+     * the rest of {@code dst} as for any read past end of file.
+     */
+    final boolean readContinuesAfterShortRead(long offset, MemorySegment dst, long done) {
+        return !direct || kernelReady(offset + done, dst.asSlice(done));
     }
 
     private long alignDown(long v) {

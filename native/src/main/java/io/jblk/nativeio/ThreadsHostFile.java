@@ -104,6 +104,9 @@ final class ThreadsHostFile extends NativeHostFile {
                 throw failure("pread", offset + done, length - done, r);
             }
             done += r;
+            if (done < length && !readContinuesAfterShortRead(offset, dst, done)) {
+                break; // end of file at an unaligned position (O_DIRECT)
+            }
         }
         return done;
     }
