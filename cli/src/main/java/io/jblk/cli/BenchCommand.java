@@ -144,14 +144,31 @@ final class BenchCommand extends Subcommand {
             return;
         }
         io.jblk.api.ImageInfo info = device.info();
-        // Every warm-up write should take the measured path: allocate, and copy from the backing file where there is
-        // one. Without backing, a scratch image large enough that the sequential walk never wraps; with backing, one
-        // over the same backing file, written at random offsets (mostly new clusters or subclusters, so mostly COW).
+        // Every warm-up write should take the measured path (allocate, and copy from the backing file where there is
+        // one) at the measured offsets, or the JIT compiles for a path the timed run does not take and recompiles
+        // as the clock starts. Without backing: one scratch image large enough that the sequential walk never wraps.
+        // With backing the scratch image has the backing file's size, so the walk restarts on a fresh one each time
+        // it would wrap (a wrapped write would land in an allocated cluster).
         boolean backed = info.fullBackingFilename() != null;
-        long walk = n <= (MAX_SCRATCH - first - bufSize) / Math.max(1, stepSize) ? first + n * stepSize + bufSize : 0;
-        long scratchSize = random || backed ? device.size() : Math.max(device.size(), (walk + 0xffff) & ~0xffffL);
-        LongUnaryOperator offsets = random || backed ? randomOffsets(scratchSize, bufSize, seed + 1)
-                : sequentialOffsets(scratchSize, bufSize, first, stepSize);
+        if (random) {
+            writeScratch(info, device.size(), n, bufSize, fill, engine, randomOffsets(device.size(), bufSize, seed + 1));
+        } else if (backed) {
+            long perPass = Math.max(1, (device.size() - bufSize - first) / Math.max(1, stepSize) + 1);
+            for (long done = 0; done < n; done += perPass) {
+                writeScratch(info, device.size(), Math.min(perPass, n - done), bufSize, fill, engine,
+                        sequentialOffsets(device.size(), bufSize, first, stepSize));
+            }
+        } else {
+            long walk = n <= (MAX_SCRATCH - first - bufSize) / Math.max(1, stepSize) ? first + n * stepSize + bufSize : 0;
+            long scratchSize = Math.max(device.size(), (walk + 0xffff) & ~0xffffL);
+            writeScratch(info, scratchSize, n, bufSize, fill, engine,
+                    sequentialOffsets(scratchSize, bufSize, first, stepSize));
+        }
+    }
+
+    /** Writes {@code n} requests to a fresh scratch image beside the measured one (same format, geometry, backing). */
+    private void writeScratch(io.jblk.api.ImageInfo info, long scratchSize, long n, int bufSize, byte fill,
+                              String engine, LongUnaryOperator offsets) throws IOException {
         Path scratch = file.toAbsolutePath().resolveSibling(".jblk-bench-warmup-" + ProcessHandle.current().pid());
         Map<String, String> options = new LinkedHashMap<>();
         if (info.clusterSize() > 0) {
@@ -162,7 +179,7 @@ final class BenchCommand extends Subcommand {
         }
         try {
             io.jblk.api.CreateOptions.Builder create = io.jblk.api.CreateOptions.builder(scratchSize).options(options);
-            if (backed) {
+            if (info.fullBackingFilename() != null) {
                 create.backingFile(info.fullBackingFilename(), info.backingFormat());
             }
             io.jblk.api.BlockDrivers.create(scratch, info.format(), create.build());

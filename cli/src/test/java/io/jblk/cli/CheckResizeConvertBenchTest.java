@@ -131,6 +131,37 @@ class CheckResizeConvertBenchTest {
         }
     }
 
+    /**
+     * Over a backing file the warm-up walks qemu-img bench's offsets on fresh scratch images, one per wrap of the walk;
+     * the measured overlay must still end up exactly as qemu-img bench leaves the same overlay.
+     */
+    @Test
+    void benchOverBackingWarmsUpAsideAndLeavesWhatQemuImgBenchLeaves() throws Exception {
+        Path backing = raw("base.raw", "4M", "write -P 0x5a 0 4M");
+        Path ours = dir.resolve("ours.qcow2");
+        Path theirs = dir.resolve("theirs.qcow2");
+        for (Path p : List.of(ours, theirs)) {
+            Cli.qemuImg("create", "-f", "qcow2", "-o", "cluster_size=64k,extended_l2=on", "-b", backing.toString(),
+                    "-F", "raw", p.toString(), "4M").ok();
+        }
+        // 4M / 68k: the walk wraps after 60 writes, so 300 warm-up writes take five scratch images.
+        String[] flags = {"-w", "--pattern=0x6b", "-c", "100", "-d", "4", "-s", "4k", "-S", "69632", "-f", "qcow2"};
+        List<String> jblk = new java.util.ArrayList<>(List.of("bench", "-q", "--warmup", "300"));
+        jblk.addAll(List.of(flags));
+        jblk.add(ours.toString());
+        Cli.jblk(jblk.toArray(String[]::new)).expect(0);
+        List<String> qemu = new java.util.ArrayList<>(List.of("bench"));
+        qemu.addAll(List.of(flags));
+        qemu.add(theirs.toString());
+        Cli.qemuImg(qemu.toArray(String[]::new)).ok();
+        Cli.qemuImg("check", ours.toString()).ok();
+        Cli.qemuImg("compare", "-f", "qcow2", "-F", "qcow2", ours.toString(), theirs.toString()).ok();
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(), files.filter(p -> p.getFileName().toString().startsWith(".jblk-bench")).toList(),
+                    "the warm-up scratch images are deleted");
+        }
+    }
+
     @Test
     void benchJsonCountsTheRequestsAndRandomOffsetsStayInsideTheImage() throws Exception {
         Path image = raw("r.raw", "1M");
