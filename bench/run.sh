@@ -97,7 +97,7 @@ if echo "$sections" | grep -q reads; then
 img="$dir/r.qcow2"
 rm -f "$img"
 qemu-img convert -f raw -O qcow2 -o cluster_size=64k "$backing" "$img" # every cluster allocated
-n=$(( 4000 * secs ))
+n=$(( 60000 * secs )) # about as long as fio runs: both sides are measured over seconds
 for r in $(seq "$reps"); do
     la=$(loadavg)
     iops=$(fio --name=r --filename="$backing" --ioengine=io_uring --direct=1 --rw=randread --bs=4k --iodepth=16 \
