@@ -130,6 +130,13 @@ abstract class HostFileContractTest {
         assertArrayEquals(new byte[4096], dst.toArray(ValueLayout.JAVA_BYTE));
     }
 
+    /** Fills {@code f} with 3 blocks and 100 bytes of random data (an end of file no block size divides); returns it. */
+    private byte[] writeUnalignedEnd(HostFile f) throws Exception {
+        byte[] data = random(SeededRandom.forTest("unaligned-end"), 3 * 4096 + 100);
+        await(f.write(0, MemorySegment.ofArray(data)));
+        return data;
+    }
+
     /**
      * A file whose size is not a multiple of any block size: with O_DIRECT the kernel stops an aligned read at end of
      * file, and the position after that short read is unaligned. Reads must yield the data up to end of file and
@@ -138,9 +145,8 @@ abstract class HostFileContractTest {
     @Test
     void readsStraddlingAnUnalignedEndOfFile() throws Exception {
         HostFile f = create("unaligned-eof");
-        int size = 3 * 4096 + 100;
-        byte[] data = random(SeededRandom.forTest("unaligned-eof"), size);
-        await(f.write(0, MemorySegment.ofArray(data)));
+        byte[] data = writeUnalignedEnd(f);
+        int size = data.length;
         assertEquals(size, f.size());
         int[][] reads = {
                 {0, 4 * 4096}, {8192, 4 * 4096}, {8192, 8192}, {3 * 4096, 4096}, {0, 16 * 4096},
@@ -173,9 +179,8 @@ abstract class HostFileContractTest {
     @Test
     void readsAtAnUnalignedEndOfFileWhileTheFileGrows() throws Exception {
         HostFile f = create("growing-eof");
-        int size = 3 * 4096 + 100;
-        byte[] data = random(SeededRandom.forTest("growing-eof"), size);
-        await(f.write(0, MemorySegment.ofArray(data)));
+        byte[] data = writeUnalignedEnd(f);
+        int size = data.length;
         int offset = 8192;
         int length = 4 * 4096;
         int fromOldEnd = size - offset;
