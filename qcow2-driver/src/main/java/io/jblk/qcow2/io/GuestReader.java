@@ -96,24 +96,63 @@ public final class GuestReader {
             long cluster = geometry.clusterIndex(pos);
             long chunkEnd = Math.min(end, (cluster + 1) << geometry.clusterBits());
             L2Entry entry = pinnedEntry(cluster, pins);
-            for (Run run : mapper.runs(cluster, entry, pos, chunkEnd)) {
-                MemorySegment part = dst.asSlice(run.guestOffset() - offset, run.length());
-                switch (run.type()) {
-                    case NORMAL -> host.add(run.guestOffset(), run.hostOffset(), run.length());
-                    case ZERO_PLAIN, ZERO_ALLOC -> part.fill((byte) 0);
-                    case UNALLOCATED_PLAIN, UNALLOCATED_ALLOC -> fromBacking.add(run.guestOffset(), run.guestOffset(), run.length());
-                    case COMPRESSED -> {
-                        byte[] data = decompress(entry);
-                        MemorySegment.copy(MemorySegment.ofArray(data), geometry.offsetInCluster(run.guestOffset()),
-                                part, 0, run.length());
-                    }
-                    case INVALID -> throw image.markCorrupt("invalid subcluster at 0x" + Long.toHexString(pos));
-                }
-            }
+            addRuns(mapper.runs(cluster, entry, pos, chunkEnd), entry, pos, dst, offset, host, fromBacking);
             pos = chunkEnd;
         }
         host.finish();
         fromBacking.finish();
+        runAll(pending);
+    }
+
+    /**
+     * Reads guest bytes of one cluster whose entry the caller keeps from changing (a write's claim on the cluster).
+     * When no byte of the range lives in a host cluster (zero or unallocated subclusters: zeros or the backing chain)
+     * it is served from {@code entry} without the image lock; otherwise it goes through {@link #read}, which takes
+     * the entry under the lock and pins the host cluster it reads.
+     */
+    public void readSteady(long cluster, L2Entry entry, long offset, MemorySegment dst) throws IOException {
+        List<Run> runs = mapper.runs(cluster, entry, offset, offset + dst.byteSize());
+        for (Run run : runs) {
+            if (!readsWithoutHost(run.type())) {
+                read(offset, dst);
+                return;
+            }
+        }
+        List<PendingRead> pending = new ArrayList<>();
+        Merger fromBacking = new Merger(false, dst, offset, pending);
+        addRuns(runs, entry, offset, dst, offset, null, fromBacking); // no run needs the host merger
+        fromBacking.finish();
+        runAll(pending);
+    }
+
+    private static boolean readsWithoutHost(SubclusterType type) {
+        return switch (type) {
+            case ZERO_PLAIN, ZERO_ALLOC, UNALLOCATED_PLAIN, UNALLOCATED_ALLOC -> true;
+            case NORMAL, COMPRESSED, INVALID -> false;
+        };
+    }
+
+    /** Serves zero and compressed runs into {@code dst} at once and queues host and backing runs on the mergers. */
+    private void addRuns(List<Run> runs, L2Entry entry, long pos, MemorySegment dst, long offset, Merger host,
+                         Merger fromBacking) throws IOException {
+        for (Run run : runs) {
+            MemorySegment part = dst.asSlice(run.guestOffset() - offset, run.length());
+            switch (run.type()) {
+                case NORMAL -> host.add(run.guestOffset(), run.hostOffset(), run.length());
+                case ZERO_PLAIN, ZERO_ALLOC -> part.fill((byte) 0);
+                case UNALLOCATED_PLAIN, UNALLOCATED_ALLOC -> fromBacking.add(run.guestOffset(), run.guestOffset(), run.length());
+                case COMPRESSED -> {
+                    byte[] data = decompress(entry);
+                    MemorySegment.copy(MemorySegment.ofArray(data), geometry.offsetInCluster(run.guestOffset()),
+                            part, 0, run.length());
+                }
+                case INVALID -> throw image.markCorrupt("invalid subcluster at 0x" + Long.toHexString(pos));
+            }
+        }
+    }
+
+    /** Runs the merged reads: one on this thread, several started together and awaited. */
+    private static void runAll(List<PendingRead> pending) throws IOException {
         if (pending.size() == 1) {
             pending.getFirst().runBlocking(); // the common case: one read, no reason to leave this thread
             return;

@@ -293,20 +293,20 @@ public final class GuestWriter {
         try {
             if (oneRead) {
                 MemorySegment cow = buffer.asSlice(0, plan.cowEnd - plan.cowStart);
-                readCow(cluster, plan.oldEntry, clusterStart + plan.cowStart, cow);
+                reader.readSteady(cluster, plan.oldEntry, clusterStart + plan.cowStart, cow);
                 parts.add(cow.asSlice(0, headLength));
                 parts.add(data);
                 parts.add(cow.asSlice(to - plan.cowStart, tailLength));
             } else {
                 if (headLength > 0) {
                     MemorySegment head = buffer.asSlice(0, headLength);
-                    readCow(cluster, plan.oldEntry, clusterStart + plan.cowStart, head);
+                    reader.readSteady(cluster, plan.oldEntry, clusterStart + plan.cowStart, head);
                     parts.add(head);
                 }
                 parts.add(data);
                 if (tailLength > 0) {
                     MemorySegment tail = buffer.asSlice(headLength, tailLength);
-                    readCow(cluster, plan.oldEntry, clusterStart + to, tail);
+                    reader.readSteady(cluster, plan.oldEntry, clusterStart + to, tail);
                     parts.add(tail);
                 }
             }
@@ -351,36 +351,6 @@ public final class GuestWriter {
         }
     }
 
-    /**
-     * Reads the current guest view of {@code [offset, offset + dst.byteSize())} for a copy-on-write. The claim keeps
-     * the cluster's entry as planned until the write links its new one, so when no byte of the range lives in a host
-     * cluster (zero or unallocated subclusters: zeros or the backing chain) it is read here without the image lock;
-     * data in a host cluster (shared or compressed) goes through the reader, which pins the cluster it reads.
-     */
-    private void readCow(long cluster, L2Entry old, long offset, MemorySegment dst) throws IOException {
-        List<Run> runs = mapper.runs(cluster, old, offset, offset + dst.byteSize());
-        for (Run run : runs) {
-            if (!readsWithoutHost(run.type())) {
-                reader.read(offset, dst);
-                return;
-            }
-        }
-        for (Run run : runs) {
-            MemorySegment part = dst.asSlice(run.guestOffset() - offset, run.length());
-            if (run.type() == SubclusterType.ZERO_PLAIN || run.type() == SubclusterType.ZERO_ALLOC) {
-                part.fill((byte) 0);
-            } else {
-                backing.readBlocking(run.guestOffset(), part);
-            }
-        }
-    }
-
-    private static boolean readsWithoutHost(SubclusterType type) {
-        return switch (type) {
-            case ZERO_PLAIN, ZERO_ALLOC, UNALLOCATED_PLAIN, UNALLOCATED_ALLOC -> true;
-            case NORMAL, COMPRESSED, INVALID -> false;
-        };
-    }
 
     /** Whether guest bytes {@code [a, b)} of the cluster read as zeros under the old entry (no I/O on the data). */
     private boolean readsAsZero(L2Entry old, long clusterStart, int a, int b) throws IOException {
