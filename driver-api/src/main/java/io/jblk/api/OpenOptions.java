@@ -1,7 +1,10 @@
 package io.jblk.api;
 
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * How to open an image.
@@ -10,15 +13,31 @@ import java.util.Map;
  * @param cacheMode     host page cache use
  * @param ioEngine      host I/O engine
  * @param formatOptions format-specific runtime options (e.g. qcow2 {@code l2-cache-size}), passed through
+ * @param lockMode      whether the image's files are locked as QEMU locks them ({@link LockMode}); default
+ *                      {@link LockMode#ON}
+ * @param sharedPermissions what other users may do while this one has the image open (QEMU's shared permissions);
+ *                      default: everything but {@link BlockPermission#WRITE}, what QEMU gives a guest disk (a
+ *                      virtio-blk device without {@code share-rw}). qemu-img and qemu-io share everything, qemu-nbd
+ *                      all but resize. The format may share less ({@link BlockPermission}); ignored with
+ *                      {@link LockMode#FORCE_SHARE}, which shares everything
+ * @param metadataOnly  the opener only inspects metadata, as {@code qemu-img info} does: the consistent-read
+ *                      permission is not taken, so the image opens even while another user refuses to share it
  */
 public record OpenOptions(boolean readOnly, CacheMode cacheMode, IoEngineKind ioEngine,
-                          Map<String, String> formatOptions) {
+                          Map<String, String> formatOptions, LockMode lockMode,
+                          Set<BlockPermission> sharedPermissions, boolean metadataOnly) {
+
+    /** What an open shares unless told otherwise: everything but write, as QEMU's guest disks. */
+    public static final Set<BlockPermission> DEFAULT_SHARED =
+            Collections.unmodifiableSet(EnumSet.complementOf(EnumSet.of(BlockPermission.WRITE)));
 
     public OpenOptions {
-        if (cacheMode == null || ioEngine == null) {
-            throw new IllegalArgumentException("cacheMode and ioEngine must be set");
+        if (cacheMode == null || ioEngine == null || lockMode == null || sharedPermissions == null) {
+            throw new IllegalArgumentException("cacheMode, ioEngine, lockMode and sharedPermissions must be set");
         }
         formatOptions = Map.copyOf(formatOptions == null ? Map.of() : formatOptions);
+        sharedPermissions = Collections.unmodifiableSet(sharedPermissions.isEmpty()
+                ? EnumSet.noneOf(BlockPermission.class) : EnumSet.copyOf(sharedPermissions));
     }
 
     public static OpenOptions defaults() {
@@ -30,7 +49,8 @@ public record OpenOptions(boolean readOnly, CacheMode cacheMode, IoEngineKind io
     }
 
     public Builder toBuilder() {
-        Builder b = new Builder().readOnly(readOnly).cacheMode(cacheMode).ioEngine(ioEngine);
+        Builder b = new Builder().readOnly(readOnly).cacheMode(cacheMode).ioEngine(ioEngine).lockMode(lockMode)
+                .sharedPermissions(sharedPermissions).metadataOnly(metadataOnly);
         b.formatOptions.putAll(formatOptions);
         return b;
     }
@@ -45,6 +65,9 @@ public record OpenOptions(boolean readOnly, CacheMode cacheMode, IoEngineKind io
         private CacheMode cacheMode = CacheMode.WRITEBACK;
         private IoEngineKind ioEngine = IoEngineKind.AUTO;
         private final Map<String, String> formatOptions = new LinkedHashMap<>();
+        private LockMode lockMode = LockMode.ON;
+        private Set<BlockPermission> sharedPermissions = DEFAULT_SHARED;
+        private boolean metadataOnly;
 
         public Builder readOnly(boolean value) {
             this.readOnly = value;
@@ -66,8 +89,25 @@ public record OpenOptions(boolean readOnly, CacheMode cacheMode, IoEngineKind io
             return this;
         }
 
+        public Builder lockMode(LockMode value) {
+            this.lockMode = value;
+            return this;
+        }
+
+        /** What other users may do while this one has the image open; see {@link OpenOptions#sharedPermissions}. */
+        public Builder sharedPermissions(Set<BlockPermission> value) {
+            this.sharedPermissions = value;
+            return this;
+        }
+
+        public Builder metadataOnly(boolean value) {
+            this.metadataOnly = value;
+            return this;
+        }
+
         public OpenOptions build() {
-            return new OpenOptions(readOnly, cacheMode, ioEngine, formatOptions);
+            return new OpenOptions(readOnly, cacheMode, ioEngine, formatOptions, lockMode, sharedPermissions,
+                    metadataOnly);
         }
     }
 }

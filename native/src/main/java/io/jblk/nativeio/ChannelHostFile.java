@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.EnumSet;
@@ -25,14 +23,16 @@ final class ChannelHostFile implements HostFile {
     private final Path path;
     private final boolean readOnly;
     private final FileChannel channel;
-    private final FileLock lock;
+    /** The image lock's bytes, or null when not locked. */
+    private final ChannelByteLocks locks;
     private final String fallbackCause;
 
-    private ChannelHostFile(Path path, boolean readOnly, FileChannel channel, FileLock lock, String fallbackCause) {
+    private ChannelHostFile(Path path, boolean readOnly, FileChannel channel, ChannelByteLocks locks,
+                            String fallbackCause) {
         this.path = path;
         this.readOnly = readOnly;
         this.channel = channel;
-        this.lock = lock;
+        this.locks = locks;
         this.fallbackCause = fallbackCause;
     }
 
@@ -45,24 +45,25 @@ final class ChannelHostFile implements HostFile {
             modes.add(StandardOpenOption.CREATE);
         }
         FileChannel channel = FileChannel.open(path, modes);
-        FileLock lock = null;
-        if (options.lock()) {
+        ChannelByteLocks locks = null;
+        if (options.lock() != null) {
             try {
-                lock = channel.tryLock(0, Long.MAX_VALUE, options.readOnly());
-                if (lock == null) {
-                    channel.close();
-                    throw new IOException(path + " is in use by another process (could not take "
-                            + (options.readOnly() ? "a shared" : "an exclusive") + " lock)");
+                locks = ChannelByteLocks.open(path);
+                new PermissionLock(path, locks).change(options.lock());
+            } catch (IOException | RuntimeException e) {
+                try {
+                    if (locks != null) {
+                        locks.close(channel);
+                    } else {
+                        channel.close();
+                    }
+                } catch (IOException | RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
                 }
-            } catch (OverlappingFileLockException e) {
-                // The same JVM already holds a lock on this file: fine for readers, a conflict for a writer.
-                if (!options.readOnly()) {
-                    channel.close();
-                    throw new IOException(path + " is already open for writing in this process");
-                }
+                throw e;
             }
         }
-        return new ChannelHostFile(path, options.readOnly(), channel, lock, fallbackCause);
+        return new ChannelHostFile(path, options.readOnly(), channel, locks, fallbackCause);
     }
 
     @Override
@@ -212,10 +213,12 @@ final class ChannelHostFile implements HostFile {
     @Override
     public void close() throws IOException {
         if (channel.isOpen()) {
-            if (lock != null && lock.isValid()) {
-                lock.release();
+            if (locks != null) {
+                locks.close(channel);
+            } else {
+                channel.close();
+                ChannelByteLocks.afterUnlockedClose(path);
             }
-            channel.close();
         }
     }
 

@@ -7,28 +7,22 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
- * An open file descriptor and its advisory lock. Locks are Linux open-file-description locks over the whole file
- * (shared for readers, exclusive for a writer), which conflict with QEMU's OFD byte locks and with other processes'
- * POSIX locks. Within this JVM a registry keyed by device and inode mirrors what {@link ChannelHostFile} does: a second
- * writer is refused, a reader may join a file this process already holds.
+ * An open file descriptor and its image lock: QEMU's permission byte locks ({@link PermissionLock}) as
+ * open-file-description locks, so jblk and QEMU see each other's opens, and two opens of one file within this JVM
+ * conflict exactly as two processes would.
  */
 final class FileHandle {
-    /** Holders of each locked file in this process, by {@link FileStat#identity()}. */
-    private static final Map<String, Integer> HOLDERS = new HashMap<>();
-
     private final Path path;
     private final int fd;
-    private final String lockKey;
+    private final PermissionLock lock;
     private boolean closed;
 
-    private FileHandle(Path path, int fd, String lockKey) {
+    private FileHandle(Path path, int fd, PermissionLock lock) {
         this.path = path;
         this.fd = fd;
-        this.lockKey = lockKey;
+        this.lock = lock;
     }
 
     static FileHandle open(Path path, HostFileOptions options) throws IOException {
@@ -46,16 +40,16 @@ final class FileHandle {
         if (fd < 0) {
             throw openFailure(path, options, -fd);
         }
-        FileHandle handle = new FileHandle(path, fd, options.lock() ? stat(fd, path).identity() : null);
-        if (options.lock()) {
+        PermissionLock lock = options.lock() == null ? null : new PermissionLock(path, new OfdByteLocks(fd, path));
+        if (lock != null) {
             try {
-                handle.lock(options.readOnly());
+                lock.change(options.lock());
             } catch (IOException | RuntimeException e) {
                 Linux.close(fd);
                 throw e;
             }
         }
-        return handle;
+        return new FileHandle(path, fd, lock);
     }
 
     private static IOException openFailure(Path path, HostFileOptions options, int errno) {
@@ -66,32 +60,6 @@ final class FileHandle {
             case Linux.EEXIST -> new FileAlreadyExistsException(path.toString(), null, reason);
             default -> new NativeIOException("open" + (options.direct() ? " (O_DIRECT)" : ""), path, -1, -1, errno);
         };
-    }
-
-    private void lock(boolean shared) throws IOException {
-        synchronized (HOLDERS) {
-            boolean heldHere = HOLDERS.containsKey(lockKey);
-            if (heldHere && !shared) {
-                throw new IOException(path + " is already open in this process (could not take an exclusive lock)");
-            }
-            int r;
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment flock = arena.allocate(Linux.FLOCK);
-                flock.set(java.lang.foreign.ValueLayout.JAVA_SHORT, Linux.offsetOf(Linux.FLOCK, "l_type"),
-                        shared ? Linux.F_RDLCK : Linux.F_WRLCK);
-                flock.set(java.lang.foreign.ValueLayout.JAVA_SHORT, Linux.offsetOf(Linux.FLOCK, "l_whence"), Linux.SEEK_SET);
-                // l_start = l_len = 0: the whole file, however far it grows.
-                r = Linux.fcntl(fd, Linux.F_OFD_SETLK, flock);
-            }
-            if (r < 0 && !(shared && heldHere && (-r == Linux.EAGAIN || -r == Linux.EACCES))) {
-                if (-r == Linux.EAGAIN || -r == Linux.EACCES) {
-                    throw new IOException(path + " is in use by another process (could not take "
-                            + (shared ? "a shared" : "an exclusive") + " lock)");
-                }
-                throw new NativeIOException("fcntl(F_OFD_SETLK)", path, -1, -1, -r);
-            }
-            HOLDERS.merge(lockKey, 1, Integer::sum);
-        }
     }
 
     int fd() {
@@ -137,18 +105,15 @@ final class FileHandle {
             }
             closed = true;
         }
-        if (lockKey != null) {
-            synchronized (HOLDERS) {
-                HOLDERS.computeIfPresent(lockKey, (k, n) -> n > 1 ? n - 1 : null);
-            }
+        if (lock != null) {
             // Unlock explicitly: close(2) drops an OFD lock only with the last reference to the open file, and
             // io_uring releases its references to completed requests' files asynchronously (deferred fput), so a
             // reopen right after close would otherwise sometimes find the file still locked.
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment flock = arena.allocate(Linux.FLOCK);
-                flock.set(java.lang.foreign.ValueLayout.JAVA_SHORT, Linux.offsetOf(Linux.FLOCK, "l_type"), Linux.F_UNLCK);
-                flock.set(java.lang.foreign.ValueLayout.JAVA_SHORT, Linux.offsetOf(Linux.FLOCK, "l_whence"), Linux.SEEK_SET);
-                Linux.fcntl(fd, Linux.F_OFD_SETLK, flock);
+            try {
+                lock.release();
+            } catch (IOException | RuntimeException e) {
+                Linux.close(fd);
+                throw e;
             }
         }
         int r = Linux.close(fd);

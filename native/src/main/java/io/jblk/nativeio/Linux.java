@@ -54,6 +54,7 @@ final class Linux {
     static final int FALLOC_FL_ZERO_RANGE = 0x10;
 
     // fcntl(2) open-file-description locks, asm-generic/fcntl.h.
+    static final int F_OFD_GETLK = 36;
     static final int F_OFD_SETLK = 37;
     static final short F_RDLCK = 0;
     static final short F_WRLCK = 1;

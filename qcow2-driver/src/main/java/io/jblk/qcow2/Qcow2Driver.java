@@ -8,6 +8,7 @@ import io.jblk.api.ImageChecker;
 import io.jblk.api.ImageFormatException;
 import io.jblk.api.ImageResizer;
 import io.jblk.api.OpenOptions;
+import io.jblk.nativeio.FileInUseException;
 import io.jblk.nativeio.HostFileOpener;
 import io.jblk.qcow2.check.Qcow2Checker;
 import io.jblk.qcow2.format.Qcow2Header;
@@ -166,16 +167,19 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
             throw new java.nio.file.NoSuchFileException(backingPath.toString(), null,
                     "backing file of " + image.path() + " not found");
         }
-        OpenOptions backingOptions = OpenOptions.builder().readOnly(true).cacheMode(options.cacheMode())
-                .ioEngine(options.ioEngine())
+        OpenOptions backingOptions = io.jblk.raw.HostFileOpening.backingOptions(options)
                 .formatOption(CHAIN_OPTION, chain.isEmpty() ? self : chain + "\n" + self)
                 .build();
         String format = image.header().backingFormat();
         BlockDriver driver = format == null ? BlockDrivers.probe(backingPath) : BlockDrivers.require(format);
-        return switch (driver) {
-            case Qcow2Driver qcow2 -> qcow2.open(backingPath, backingOptions, opener);
-            case io.jblk.raw.RawDriver raw -> raw.open(backingPath, backingOptions, opener);
-            default -> driver.open(backingPath, backingOptions);
-        };
+        try {
+            return switch (driver) {
+                case Qcow2Driver qcow2 -> qcow2.open(backingPath, backingOptions, opener);
+                case io.jblk.raw.RawDriver raw -> raw.open(backingPath, backingOptions, opener);
+                default -> driver.open(backingPath, backingOptions);
+            };
+        } catch (FileInUseException e) {
+            throw e.inContext("Could not open backing file: "); // QEMU's words for the same refusal
+        }
     }
 }

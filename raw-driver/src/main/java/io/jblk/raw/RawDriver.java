@@ -42,7 +42,9 @@ public final class RawDriver implements BlockDriver, ImageResizer {
                 default -> throw new InvalidOptionException("raw does not support option '" + option.getKey() + "'");
             }
         }
-        HostFileOptions hostOptions = HostFileOptions.defaults().withCreate(true);
+        // Locked before the truncation below, so a file another process is using is refused untouched; held until
+        // the file is complete, as qemu-img create does.
+        HostFileOptions hostOptions = HostFileOptions.defaults().withCreate(true).withLock(HostFileOpening.creation());
         try (HostFile file = HostFile.open(path, hostOptions)) {
             file.truncate(0);
             switch (preallocation) {
@@ -76,7 +78,7 @@ public final class RawDriver implements BlockDriver, ImageResizer {
         if (newSize < 0) {
             throw new InvalidOptionException("raw image size must not be negative, got " + newSize);
         }
-        try (HostFile file = HostFile.open(path, HostFileOpening.hostOptions(options.toBuilder().readOnly(false).build()))) {
+        try (HostFile file = HostFile.open(path, HostFileOpening.forResize(options.toBuilder().readOnly(false).build()))) {
             file.truncate(newSize);
             file.flush().join();
         }

@@ -5,7 +5,6 @@ import io.jblk.api.ImageFormatException;
 import io.jblk.api.OpenOptions;
 import io.jblk.nativeio.HostFile;
 import io.jblk.nativeio.HostFileOpener;
-import io.jblk.nativeio.HostFileOptions;
 import io.jblk.qcow2.OptionSizes;
 import io.jblk.qcow2.format.ClusterGeometry;
 import io.jblk.qcow2.format.CompressedDescriptor;
@@ -82,8 +81,7 @@ public final class Qcow2Image implements HeaderWriter {
     /** Opens and validates an image. With {@code repairMode} a corrupt-flagged image may be opened for writing. */
     public static Qcow2Image open(Path path, OpenOptions options, HostFileOpener opener, boolean repairMode)
             throws IOException {
-        HostFileOptions hostOptions = HostFileOpening.hostOptions(options);
-        HostFile file = opener.open(path, hostOptions);
+        HostFile file = opener.open(path, HostFileOpening.forMetadataFile(options));
         HostFile dataFile = null;
         try {
             long fileSize = file.size();
@@ -107,7 +105,7 @@ public final class Qcow2Image implements HeaderWriter {
             ClusterGeometry geometry = header.geometry();
             if (header.hasExternalDataFile()) {
                 Path dataPath = resolve(path, header.dataFile());
-                dataFile = opener.open(dataPath, hostOptions);
+                dataFile = opener.open(dataPath, HostFileOpening.forDataFile(options));
             }
             MetadataClusters metadata = new MetadataClusters(clusterBits);
             metadata.add(0, 1, MetadataClusters.Kind.HEADER);
