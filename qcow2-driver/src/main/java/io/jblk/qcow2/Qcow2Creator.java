@@ -2,6 +2,7 @@ package io.jblk.qcow2;
 
 import io.jblk.api.BlockDrivers;
 import io.jblk.api.CreateOptions;
+import io.jblk.api.LockMode;
 import io.jblk.api.OpenOptions;
 import io.jblk.nativeio.HostFile;
 import io.jblk.nativeio.HostFileOpener;
@@ -13,6 +14,7 @@ import io.jblk.qcow2.format.Qcow2Header;
 import io.jblk.qcow2.format.RefcountBlockLayout;
 import io.jblk.qcow2.format.TableLayout;
 import io.jblk.qcow2.image.Qcow2Image;
+import io.jblk.raw.HostFileOpening;
 import io.jblk.nativeio.Await;
 
 import java.io.IOException;
@@ -40,13 +42,6 @@ final class Qcow2Creator {
             }
         }
         String preallocation = s.dataFileRaw() && s.preallocation().equals("off") ? "metadata" : s.preallocation();
-        if (s.dataFile() != null) {
-            Path dataPath = Qcow2Image.resolve(path, s.dataFile());
-            try (HostFile data = opener.open(dataPath, HostFileOptions.defaults().withCreate(true))) {
-                data.truncate(0);
-                data.truncate(s.size());
-            }
-        }
         int cs = 1 << s.clusterBits();
         long incompatible = (s.extendedL2() ? Features.INCOMPAT_EXTENDED_L2 : 0)
                 | (s.dataFile() != null ? Features.INCOMPAT_DATA_FILE : 0)
@@ -58,7 +53,19 @@ final class Qcow2Creator {
                 s.version() == 2 ? Qcow2Header.V2_HEADER_LENGTH : Qcow2Header.V3_HEADER_LENGTH,
                 s.compressionType(), null, s.backingFile(), s.backingFile() == null ? null : backingFormat,
                 s.dataFile(), List.of(), List.of());
-        try (HostFile file = opener.open(path, HostFileOptions.defaults().withCreate(true))) {
+        // The image file, and the data file, are locked from the moment they are created until the image is
+        // complete, with the permissions of a writable open, as qemu-img create holds them while it formats and
+        // preallocates: nobody can open the image half-made, and a file another process is using is refused before
+        // anything is truncated. The work itself goes through opens without locks of their own.
+        OpenOptions locked = OpenOptions.builder().build();
+        HostFile dataGuard = null;
+        try (HostFile file = opener.open(path, createOptions(HostFileOpening.forMetadataFile(locked)))) {
+            if (s.dataFile() != null) {
+                dataGuard = opener.open(Qcow2Image.resolve(path, s.dataFile()),
+                        createOptions(HostFileOpening.forDataFile(locked)));
+                dataGuard.truncate(0);
+                dataGuard.truncate(s.size());
+            }
             file.truncate(0);
             byte[] table = new byte[cs];
             TableLayout.setWord(table, 0, 2L * cs);
@@ -71,9 +78,31 @@ final class Qcow2Creator {
             file.writeBlocking(cs, MemorySegment.ofArray(table));
             file.writeBlocking(2L * cs, MemorySegment.ofArray(block));
             file.flushBlocking();
+            format(path, s, opener);
+            if (!preallocation.equals("off")) {
+                preallocate(path, opener, preallocation);
+            }
+        } finally {
+            if (dataGuard != null) {
+                dataGuard.close();
+            }
         }
-        OpenOptions rw = OpenOptions.builder().formatOption("locking", "false").build();
-        Qcow2Image image = Qcow2Image.open(path, rw, opener, false);
+    }
+
+    /** Host options that create the file (never truncating it: that waits for the lock) and lock it with {@code lockOf}'s. */
+    private static HostFileOptions createOptions(HostFileOptions lockOf) {
+        return HostFileOptions.defaults().withCreate(true).withLock(lockOf.lock());
+    }
+
+    /** Opens the initial image for the rest of the work, without locks: the creator's own open holds them. */
+    private static Qcow2Image openUnlocked(Path path, HostFileOpener opener) throws IOException {
+        return Qcow2Image.open(path, OpenOptions.builder().lockMode(LockMode.OFF).build(), opener, false);
+    }
+
+    /** Gives the initial image (header, refcount table and block) its L1 table and size. */
+    private static void format(Path path, CreateSettings s, HostFileOpener opener) throws IOException {
+        int cs = 1 << s.clusterBits();
+        Qcow2Image image = openUnlocked(path, opener);
         try {
             ClusterGeometry geometry = image.geometry();
             long l1Entries = geometry.l1EntriesFor(s.size());
@@ -96,15 +125,11 @@ final class Qcow2Creator {
         } finally {
             image.close();
         }
-        if (!preallocation.equals("off")) {
-            preallocate(path, opener, preallocation);
-        }
     }
 
     /** Links every guest cluster to a host cluster; the subclusters stay unallocated with extended L2, as in QEMU. */
     private static void preallocate(Path path, HostFileOpener opener, String mode) throws IOException {
-        OpenOptions rw = OpenOptions.builder().formatOption("locking", "false").build();
-        Qcow2Image image = Qcow2Image.open(path, rw, opener, false);
+        Qcow2Image image = openUnlocked(path, opener);
         try {
             image.lock().lock();
             ClusterGeometry geometry = image.geometry();
