@@ -61,7 +61,7 @@ final class BenchCommand extends Subcommand {
     boolean json;
     @Option(names = "-q", description = "quiet")
     boolean quiet;
-    @Option(names = {"-U", "--force-share"}, description = "accepted for compatibility")
+    @Option(names = {"-U", "--force-share"}, description = "force shared permissions: open even while another process writes the image (read-only opens only)")
     boolean forceShare;
     @Option(names = "--seed-table", description = "run the seed experiment instead (same as 'jblk demo')")
     boolean seedTable;
@@ -91,7 +91,7 @@ final class BenchCommand extends Subcommand {
         }
         // qemu-img bench without -n/-i uses its thread pool (aio=threads); the same flags pick jblk's threads engine
         String engine = aio != null ? aio : nativeAio ? "io_uring" : "threads";
-        try (BlockDevice device = Images.open(file, format, !write, cache, engine)) {
+        try (BlockDevice device = Images.open(file, format, Images.options(!write, forceShare), cache, engine)) {
             long imageSize = device.size();
             if (imageSize < bufSize) {
                 throw new CliException(file + ": image (" + imageSize + " bytes) smaller than one request (" + bufSize + ")");

@@ -41,7 +41,7 @@ final class CheckCommand extends Subcommand {
             default -> throw new CliException("Unknown option value for -r (expecting 'leaks' or 'all'): " + repair);
         };
         // "repair=on" lets a driver open an image flagged corrupt read-write, for the repair only (qemu-img's check mode).
-        io.jblk.api.OpenOptions options = io.jblk.api.OpenOptions.builder().readOnly(mode == ImageChecker.Repair.NONE)
+        io.jblk.api.OpenOptions options = Images.options(mode == ImageChecker.Repair.NONE, image.forceShare)
                 .formatOption("repair", "on").build();
         try (BlockDevice device = Images.open(image.file, image.format, options)) {
             if (!(device instanceof ImageChecker checker)) {

@@ -30,7 +30,7 @@ final class CompareCommand extends Subcommand {
     boolean strict;
     @Option(names = "-q", description = "quiet")
     boolean quiet;
-    @Option(names = {"-U", "--force-share"}, description = "accepted for compatibility")
+    @Option(names = {"-U", "--force-share"}, description = "force shared permissions: open even while another process writes the image (read-only opens only)")
     boolean forceShare;
     @Parameters(index = "0", paramLabel = "A")
     Path first;
@@ -115,7 +115,7 @@ final class CompareCommand extends Subcommand {
     }
 
     private BlockDevice open(Path file, String format) {
-        return Images.open(file, format, true);
+        return Images.open(file, format, true, forceShare);
     }
 
     private void say(String line) {

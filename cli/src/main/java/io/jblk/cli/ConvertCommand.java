@@ -4,6 +4,7 @@ import io.jblk.api.BlockDevice;
 import io.jblk.api.BlockDrivers;
 import io.jblk.api.CreateOptions;
 import io.jblk.api.Extent;
+import io.jblk.api.BlockPermission;
 import io.jblk.api.OpenOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -15,6 +16,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 
@@ -46,7 +48,7 @@ final class ConvertCommand extends Subcommand {
     String sparseSize;
     @Option(names = "-q", description = "quiet")
     boolean quiet;
-    @Option(names = {"-U", "--force-share"}, description = "accepted for compatibility")
+    @Option(names = {"-U", "--force-share"}, description = "force shared permissions: open even while another process writes the image (read-only opens only)")
     boolean forceShare;
     @Parameters(index = "0", paramLabel = "SRC")
     Path source;
@@ -63,7 +65,10 @@ final class ConvertCommand extends Subcommand {
         if (compress && outputFormat.equals("raw")) {
             throw new CliException("Compression not supported for this file format: raw");
         }
-        try (BlockDevice src = Images.open(source, sourceFormat, true)) {
+        // The source is read sharing only reads, as qemu-img convert opens it: nobody may change it meanwhile.
+        OpenOptions sourceOptions = Images.options(true, forceShare)
+                .sharedPermissions(EnumSet.of(BlockPermission.CONSISTENT_READ, BlockPermission.WRITE_UNCHANGED)).build();
+        try (BlockDevice src = Images.open(source, sourceFormat, sourceOptions)) {
             Map<String, String> opts = OptionList.parse(options);
             if (OptionList.wantsHelp(opts)) {
                 CreateCommand.printHelp(out(), CreateCommand.driver(outputFormat));
@@ -78,7 +83,7 @@ final class ConvertCommand extends Subcommand {
             } else if (!Files.exists(target)) {
                 throw new CliException("Could not open '" + target + "': No such file or directory");
             }
-            OpenOptions.Builder openOptions = OpenOptions.builder();
+            OpenOptions.Builder openOptions = Images.options(false, false);
             if (compress) {
                 openOptions.formatOption("compress", "on");
             }

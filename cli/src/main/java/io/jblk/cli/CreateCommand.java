@@ -98,7 +98,8 @@ final class CreateCommand extends Subcommand {
         if (!path.isAbsolute() && file.toAbsolutePath().getParent() != null) {
             path = file.toAbsolutePath().getParent().resolve(path);
         }
-        try (BlockDevice device = Images.open(path, backingFmt, true)) {
+        // As qemu-img create: metadata only and shared, so a backing file in use elsewhere still gives its size.
+        try (BlockDevice device = Images.open(path, backingFmt, Images.options(true, true).metadataOnly(true).build())) {
             return device.size();
         } catch (IOException e) {
             throw new CliException("Could not open backing image '" + backing + "': " + Images.describe(e));

@@ -9,7 +9,7 @@ import java.nio.file.Path;
 final class ImageArgument {
     @Option(names = "-f", paramLabel = "fmt", description = "image format (probed when absent)")
     String format;
-    @Option(names = {"-U", "--force-share"}, description = "accepted for compatibility")
+    @Option(names = {"-U", "--force-share"}, description = "force shared permissions: open even while another process writes the image (read-only opens only)")
     boolean forceShare;
     @Parameters(index = "0", paramLabel = "FILE")
     Path file;

@@ -2,8 +2,10 @@ package io.jblk.cli;
 
 import io.jblk.api.BlockDevice;
 import io.jblk.api.BlockDrivers;
+import io.jblk.api.BlockPermission;
 import io.jblk.api.CacheMode;
 import io.jblk.api.IoEngineKind;
+import io.jblk.api.LockMode;
 import io.jblk.api.OpenOptions;
 import io.jblk.nativeio.HostFile;
 import io.jblk.nativeio.HostFileOptions;
@@ -12,18 +14,40 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.Set;
 
 /** Opens images for the subcommands, turning failures into qemu-img's "Could not open" wording. */
 final class Images {
     private Images() {
     }
 
+    /** What qemu-img and qemu-io let other users do meanwhile: everything (the format may take some back). */
+    static final Set<BlockPermission> SHARE_ALL = EnumSet.allOf(BlockPermission.class);
+
+    /**
+     * Open options as qemu-img and qemu-io lock their images: sharing every permission, and with {@code -U}
+     * ({@code forceShare}) refusing no one, which QEMU allows for read-only opens only.
+     */
+    static OpenOptions.Builder options(boolean readOnly, boolean forceShare) {
+        return OpenOptions.builder().readOnly(readOnly).sharedPermissions(SHARE_ALL)
+                .lockMode(forceShare ? LockMode.FORCE_SHARE : LockMode.ON);
+    }
+
     static BlockDevice open(Path file, String format, boolean readOnly) {
-        return open(file, format, OpenOptions.builder().readOnly(readOnly).build());
+        return open(file, format, readOnly, false);
+    }
+
+    static BlockDevice open(Path file, String format, boolean readOnly, boolean forceShare) {
+        return open(file, format, options(readOnly, forceShare).build());
     }
 
     static BlockDevice open(Path file, String format, boolean readOnly, String cache, String engine) {
-        OpenOptions.Builder options = OpenOptions.builder().readOnly(readOnly);
+        return open(file, format, options(readOnly, false), cache, engine);
+    }
+
+    /** Opens with {@code options} plus qemu's {@code -t}/{@code --cache} and {@code -i}/{@code --aio} values. */
+    static BlockDevice open(Path file, String format, OpenOptions.Builder options, String cache, String engine) {
         try {
             if (cache != null) {
                 options.cacheMode(CacheMode.parse(cache));

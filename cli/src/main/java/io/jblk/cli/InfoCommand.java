@@ -33,7 +33,9 @@ final class InfoCommand extends Subcommand {
         while (current != null) {
             Map<String, Object> entry;
             ImageInfo info;
-            try (BlockDevice device = Images.open(current, currentFormat, true)) {
+            // qemu-img info inspects metadata only: it takes no consistent-read permission (see Images.options)
+            try (BlockDevice device = Images.open(current, currentFormat,
+                    Images.options(true, image.forceShare).metadataOnly(true).build())) {
                 info = device.info();
                 entry = describe(current, info);
                 if (device instanceof io.jblk.api.SnapshotLister lister && !lister.snapshotList().isEmpty()) {

@@ -31,6 +31,8 @@ final class IoCommand extends Subcommand {
     List<String> commands;
     @Option(names = {"-r", "--read-only"}, description = "open the image read-only")
     boolean readOnly;
+    @Option(names = {"-U", "--force-share"}, description = "force shared permissions: open even while another process writes the image (read-only opens only)")
+    boolean forceShare;
     @Option(names = {"-t", "--cache"}, paramLabel = "mode", description = "cache mode: none or writeback")
     String cache;
     @Option(names = {"-i", "--aio"}, paramLabel = "engine", description = "I/O engine: auto, io_uring or threads")
@@ -55,7 +57,7 @@ final class IoCommand extends Subcommand {
     @Override
     public Integer call() throws IOException {
         boolean failed = false;
-        try (BlockDevice device = Images.open(file, format, readOnly, cache, engine)) {
+        try (BlockDevice device = Images.open(file, format, Images.options(readOnly, forceShare), cache, engine)) {
             for (String line : commands) {
                 List<String> words = new ArrayList<>(Arrays.asList(line.trim().split("\\s+")));
                 if (words.isEmpty() || words.getFirst().isEmpty()) {

@@ -33,7 +33,7 @@ final class MapCommand extends Subcommand {
     @Override
     public Integer call() throws IOException {
         boolean json = OutputFormat.isJson(output);
-        try (BlockDevice device = Images.open(image.file, image.format, true)) {
+        try (BlockDevice device = Images.open(image.file, image.format, true, image.forceShare)) {
             long start = Sizes.parse(startOffset);
             long length = maxLength == null ? device.size() : Sizes.parse(maxLength);
             if (picture != null) {
@@ -100,7 +100,7 @@ final class MapCommand extends Subcommand {
         while (info.backingFilename() != null && names.size() < 1000) {
             String full = InfoCommand.fullBackingName(Path.of(names.getLast()), info.backingFilename());
             names.add(full);
-            try (BlockDevice backing = Images.open(Path.of(full), info.backingFormat(), true)) {
+            try (BlockDevice backing = Images.open(Path.of(full), info.backingFormat(), true, image.forceShare)) {
                 info = backing.info();
             }
         }

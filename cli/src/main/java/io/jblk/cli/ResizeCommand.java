@@ -30,7 +30,10 @@ final class ResizeCommand extends Subcommand {
     public Integer call() throws IOException {
         long current;
         String formatName;
-        try (BlockDevice device = Images.open(file, format, true)) {
+        // Only the size and format, without a lock: the resize below opens the image and takes qemu-img resize's
+        // locks, so an image in use is refused there with QEMU's message.
+        try (BlockDevice device = Images.open(file, format,
+                OpenOptions.builder().readOnly(true).lockMode(io.jblk.api.LockMode.OFF).build())) {
             current = device.size();
             formatName = device.info().format();
         }
@@ -56,8 +59,11 @@ final class ResizeCommand extends Subcommand {
         if (!(driver instanceof ImageResizer resizer)) {
             throw new CliException(file + ": format '" + formatName + "' does not support resizing");
         }
-        if (target != current) {
-            resizer.resize(file, OpenOptions.defaults(), target);
+        // Even to the same size: qemu-img opens the image for resizing either way, so an image in use is refused.
+        try {
+            resizer.resize(file, Images.options(false, false).build(), target);
+        } catch (io.jblk.nativeio.FileInUseException e) {
+            throw new CliException("Could not open '" + file + "': " + e.getMessage());
         }
         if (!quiet) {
             out().println("Image resized.");

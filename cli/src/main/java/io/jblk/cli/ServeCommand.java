@@ -1,12 +1,15 @@
 package io.jblk.cli;
 
 import io.jblk.api.BlockDevice;
+import io.jblk.api.BlockPermission;
+import io.jblk.api.OpenOptions;
 import io.jblk.nbd.NbdServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -16,6 +19,8 @@ final class ServeCommand extends Subcommand {
     @Option(names = {"-f", "--format"}, description = "image format (probed when absent; pass it for guest-written "
             + "images)") String format;
     @Option(names = {"-r", "--read-only"}, description = "export read-only") boolean readOnly;
+    @Option(names = {"-U", "--force-share"}, description = "with -r: force shared permissions, so the image is served "
+            + "even while another process writes it (qemu-nbd: --image-opts with force-share=on)") boolean forceShare;
     @Option(names = {"-k", "--socket"}, paramLabel = "PATH", description = "listen on this Unix-domain socket")
     Path socket;
     @Option(names = {"-b", "--bind"}, description = "TCP address to listen on (default ${DEFAULT-VALUE})",
@@ -59,7 +64,10 @@ final class ServeCommand extends Subcommand {
             case "native", "io_uring" -> "io_uring";
             default -> throw new CliException("unknown --aio mode '" + aio + "' (expected threads, native or io_uring)");
         };
-        try (BlockDevice device = Images.open(file, format, readOnly, cache, engine)) {
+        // Locked as qemu-nbd locks its export: sharing everything but resize (the export's size is fixed).
+        OpenOptions.Builder options = Images.options(readOnly, forceShare).sharedPermissions(
+                EnumSet.complementOf(EnumSet.of(BlockPermission.RESIZE)));
+        try (BlockDevice device = Images.open(file, format, options, cache, engine)) {
             NbdServer.Builder builder = NbdServer.builder().device(device).exportName(exportName)
                     .description(description).readOnly(readOnly).unmap(unmap).maxConnections(shared)
                     .persistent(persistent);

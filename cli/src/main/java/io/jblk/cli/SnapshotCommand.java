@@ -36,7 +36,7 @@ final class SnapshotCommand extends Subcommand {
         if (!list) {
             throw new CliException("snapshot: give -l to list the snapshots of " + image.file);
         }
-        try (BlockDevice device = Images.open(image.file, image.format, true)) {
+        try (BlockDevice device = Images.open(image.file, image.format, true, image.forceShare)) {
             List<SnapshotInfo> snapshots = device instanceof SnapshotLister lister ? lister.snapshotList() : List.of();
             if (!snapshots.isEmpty()) {
                 out().println("Snapshot list:");
