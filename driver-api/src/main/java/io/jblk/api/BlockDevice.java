@@ -59,6 +59,28 @@ public interface BlockDevice extends AutoCloseable {
      */
     CompletableFuture<List<Extent>> blockStatus(long offset, long length);
 
+    /**
+     * The beginning of the {@link #blockStatus(long, long)} answer, for callers that must bound their work (an NBD
+     * reply holds a limited number of descriptors, and a hostile image can make every 512 bytes a new extent, so a
+     * whole answer for gigabytes can take gigabytes). Answers at most {@code maxExtents} contiguous extents in
+     * ascending order describing {@code [offset, offset + n)} for some {@code 0 < n <= length} (nothing when
+     * {@code length} is 0); all but the last are extents of the whole answer, and the last may end before the whole
+     * answer's does. Callers that want more ask again from where the answer ended.
+     *
+     * <p>Drivers stop working once the answer is complete, so the cost is bounded by {@code maxExtents} and the
+     * range. This default computes the whole answer and keeps its beginning: correct, but not bounded.
+     *
+     * @throws InvalidRequestException (in the future) unless {@code maxExtents >= 1}
+     */
+    default CompletableFuture<List<Extent>> blockStatus(long offset, long length, int maxExtents) {
+        try {
+            RequestChecks.checkExtentLimit(maxExtents);
+        } catch (InvalidRequestException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return blockStatus(offset, length).thenApply(all -> ExtentCollector.prefix(all, maxExtents));
+    }
+
     // ---- the same requests, blocking the calling thread ----
     //
     // For callers that dedicate a thread to a request anyway (a virtual thread per request or per queue slot, as
@@ -91,9 +113,14 @@ public interface BlockDevice extends AutoCloseable {
         awaitRequest(flush());
     }
 
-    /** {@link #blockStatus} and wait. */
+    /** {@link #blockStatus(long, long)} and wait. */
     default List<Extent> blockStatusBlocking(long offset, long length) throws IOException {
         return awaitRequest(blockStatus(offset, length));
+    }
+
+    /** {@link #blockStatus(long, long, int)} and wait. */
+    default List<Extent> blockStatusBlocking(long offset, long length, int maxExtents) throws IOException {
+        return awaitRequest(blockStatus(offset, length, maxExtents));
     }
 
     private static <T> T awaitRequest(CompletableFuture<T> request) throws IOException {

@@ -30,6 +30,14 @@ public final class RequestChecks {
         }
     }
 
+    /** Fails unless a limited block-status request asks for at least one extent. */
+    public static void checkExtentLimit(int maxExtents) throws InvalidRequestException {
+        if (maxExtents < 1) {
+            throw new InvalidRequestException("block status limited to " + maxExtents
+                    + " extents; at least 1 is needed");
+        }
+    }
+
     /** Fails unless offset and length are multiples of {@code alignment} (a power of two). */
     public static void checkAlignment(String operation, long offset, long length, int alignment)
             throws InvalidRequestException {

@@ -235,10 +235,11 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
         };
     }
 
-    private Request<List<Extent>> statusRequest(long offset, long length) {
+    private Request<List<Extent>> statusRequest(long offset, long length, int maxExtents) {
         return () -> {
             RequestChecks.checkRange("block status", offset, length, size);
-            return () -> length == 0 ? List.of() : reader.status(offset, length);
+            RequestChecks.checkExtentLimit(maxExtents);
+            return () -> length == 0 ? List.of() : reader.status(offset, length, maxExtents);
         };
     }
 
@@ -294,12 +295,22 @@ public final class Qcow2Device implements BlockDevice, ImageChecker, io.jblk.api
 
     @Override
     public CompletableFuture<List<Extent>> blockStatus(long offset, long length) {
-        return submit(statusRequest(offset, length));
+        return submit(statusRequest(offset, length, Integer.MAX_VALUE));
     }
 
     @Override
     public List<Extent> blockStatusBlocking(long offset, long length) throws IOException {
-        return runHere(statusRequest(offset, length));
+        return runHere(statusRequest(offset, length, Integer.MAX_VALUE));
+    }
+
+    @Override
+    public CompletableFuture<List<Extent>> blockStatus(long offset, long length, int maxExtents) {
+        return submit(statusRequest(offset, length, maxExtents));
+    }
+
+    @Override
+    public List<Extent> blockStatusBlocking(long offset, long length, int maxExtents) throws IOException {
+        return runHere(statusRequest(offset, length, maxExtents));
     }
 
     /** Whole clusters go through the compressor; anything else, or what does not compress, is written normally. */

@@ -4,6 +4,7 @@ import io.jblk.api.BlockDevice;
 import io.jblk.api.BlockLimits;
 import io.jblk.api.DeviceClosedException;
 import io.jblk.api.Extent;
+import io.jblk.api.ExtentCollector;
 import io.jblk.api.ImageInfo;
 import io.jblk.api.RequestChecks;
 import io.jblk.nativeio.HostFile;
@@ -147,36 +148,36 @@ public final class RawDevice implements BlockDevice {
     /** Data where the host file holds data, zeros over holes (SEEK_DATA / SEEK_HOLE), as qemu's file driver. */
     @Override
     public CompletableFuture<List<Extent>> blockStatus(long offset, long length) {
+        return blockStatus(offset, length, Integer.MAX_VALUE);
+    }
+
+    /** {@link #blockStatus(long, long)} that stops seeking once {@code maxExtents} extents are found. */
+    @Override
+    public CompletableFuture<List<Extent>> blockStatus(long offset, long length, int maxExtents) {
         try {
             checkRead("block-status", offset, length);
-            List<Extent> extents = new ArrayList<>();
+            RequestChecks.checkExtentLimit(maxExtents);
+            ExtentCollector extents = new ExtentCollector(maxExtents);
             long end = offset + length;
             long at = offset;
             while (at < end) {
                 long data = file.nextData(at);
                 if (data < 0 || data >= end) {
-                    add(extents, new Extent(at, end - at, false, true, true, 0, at, false));
+                    extents.add(new Extent(at, end - at, false, true, true, 0, at, false));
                     break;
                 }
-                if (data > at) {
-                    add(extents, new Extent(at, data - at, false, true, true, 0, at, false));
+                if (data > at && !extents.add(new Extent(at, data - at, false, true, true, 0, at, false))) {
+                    break;
                 }
                 long hole = Math.min(end, Math.max(data + 1, file.nextHole(data)));
-                add(extents, new Extent(data, hole - data, true, false, true, 0, data, false));
+                if (!extents.add(new Extent(data, hole - data, true, false, true, 0, data, false))) {
+                    break;
+                }
                 at = hole;
             }
-            return CompletableFuture.completedFuture(extents);
+            return CompletableFuture.completedFuture(extents.extents());
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
-        }
-    }
-
-    private static void add(List<Extent> extents, Extent next) {
-        int last = extents.size() - 1;
-        if (last >= 0 && extents.get(last).canMergeWith(next)) {
-            extents.set(last, extents.get(last).mergedWith(next));
-        } else {
-            extents.add(next);
         }
     }
 

@@ -210,6 +210,48 @@ public abstract class BlockDeviceConformanceTest {
         assertEquals(offset + length, at, "extents must end where the range ends");
     }
 
+    /**
+     * A block-status request limited to N extents answers the beginning of the whole answer: at most N extents, all
+     * but the last identical to the whole answer's, the last one a (possibly shorter) piece of its counterpart; asking
+     * again from where each answer ends and merging gives back the whole answer.
+     */
+    @Test
+    void limitedBlockStatusAnswersABeginningOfTheWholeAnswer() throws Exception {
+        SplittableRandom random = SeededRandom.forTest(getClass().getSimpleName() + ".limitedStatus");
+        device = createDevice(deviceSize());
+        ShadowDisk shadow = new ShadowDisk(initialContent(deviceSize()));
+        for (int i = 0; i < Math.min(60, operationCount()); i++) {
+            apply(Op.random(random, device.size(), alignment()), shadow, random);
+        }
+        long offset = random.nextLong(device.size() / 2) / alignment() * alignment();
+        long length = device.size() - offset;
+        List<Extent> whole = await(device.blockStatus(offset, length));
+        for (int limit : new int[] {1, 2, 3, 7, whole.size(), whole.size() + 5}) {
+            List<Extent> part = await(device.blockStatus(offset, length, limit));
+            assertEquals(part, device.blockStatusBlocking(offset, length, limit), "blocking form, limit " + limit);
+            assertTrue(!part.isEmpty() && part.size() <= limit, "limit " + limit + ": " + part);
+            for (int i = 0; i < part.size() - 1; i++) {
+                assertEquals(whole.get(i), part.get(i), "limit " + limit + ", extent " + i);
+            }
+            Extent last = part.getLast();
+            Extent counterpart = whole.get(part.size() - 1);
+            assertEquals(counterpart.slice(counterpart.offset(), last.length()), last,
+                    "limit " + limit + ": the last extent is a beginning of the whole answer's");
+        }
+        io.jblk.api.ExtentCollector walked = new io.jblk.api.ExtentCollector(Integer.MAX_VALUE);
+        long at = offset;
+        for (int asks = 0; at < offset + length; asks++) {
+            assertTrue(asks <= 2 * whole.size() + 2, "the walk with limit 2 does not advance");
+            List<Extent> part = device.blockStatusBlocking(at, offset + length - at, 2);
+            assertTrue(!part.isEmpty() && part.size() <= 2 && part.getFirst().offset() == at, part.toString());
+            part.forEach(walked::add);
+            at = part.getLast().end();
+        }
+        assertEquals(whole, walked.extents(), "answers of at most 2 extents, merged, give the whole answer");
+        assertFailsWith(InvalidRequestException.class, device.blockStatus(0, 512, 0));
+        assertEquals(List.of(), await(device.blockStatus(offset, 0, 1)), "an empty range has no extents");
+    }
+
     @Test
     void requestsAfterCloseFail() throws Exception {
         BlockDevice closed = createDevice(deviceSize());

@@ -75,14 +75,27 @@ public final class Backing {
 
     /** Block status of the chain below the overlay for a range the overlay leaves unallocated. */
     List<Extent> status(long offset, long length) throws IOException {
+        return status(offset, length, Integer.MAX_VALUE);
+    }
+
+    /**
+     * The first {@code maxExtents} extents of {@link #status(long, long)}; like the device's limited block status,
+     * the answer may end before the range does.
+     */
+    List<Extent> status(long offset, long length, int maxExtents) throws IOException {
         List<Extent> out = new ArrayList<>();
         long inside = device == null ? 0 : Math.max(0, Math.min(length, size - offset));
         if (inside > 0) {
-            for (Extent e : Await.await(device.blockStatus(offset, inside))) {
+            List<Extent> below = maxExtents == Integer.MAX_VALUE ? Await.await(device.blockStatus(offset, inside))
+                    : Await.await(device.blockStatus(offset, inside, maxExtents));
+            for (Extent e : below) {
                 out.add(e.deeper());
             }
+            if (out.isEmpty() || out.getLast().end() < offset + inside) {
+                return out; // cut short: what follows is not described
+            }
         }
-        if (inside < length) {
+        if (inside < length && out.size() < maxExtents) {
             // Past the end of a shorter backing image the overlay itself answers "zero" (QEMU's block layer does so
             // before asking the backing layer), so qemu-img map reports the overlay's depth.
             out.add(new Extent(offset + inside, length - inside, false, true, false, 0, Extent.NO_OFFSET, false));
@@ -100,16 +113,29 @@ public final class Backing {
             return false;
         }
         // Ask about a wider window than the range: one answer about a long data extent serves the checks of many
-        // later writes into it.
-        for (Extent e : status(offset, Math.max(length, STATUS_WINDOW))) {
-            if (e.offset() >= offset + length) {
-                break;
+        // later writes into it. A few extents at a time: a fragmented backing image must not make this cost the
+        // whole window's extents.
+        long end = offset + length;
+        long pos = offset;
+        while (pos < end) {
+            List<Extent> answer = status(pos, Math.max(end - pos, STATUS_WINDOW), ZERO_CHECK_EXTENTS);
+            if (answer.isEmpty()) {
+                throw new IOException("the backing chain described no extents at offset " + pos);
             }
-            if (!e.zero()) {
-                knownData = e;
-                return false;
+            for (Extent e : answer) {
+                if (e.offset() >= end) {
+                    return true;
+                }
+                if (!e.zero()) {
+                    knownData = e;
+                    return false;
+                }
             }
+            pos = answer.getLast().end();
         }
         return true;
     }
+
+    /** Extents per block-status question of {@link #readsAsZero}. */
+    private static final int ZERO_CHECK_EXTENTS = 64;
 }

@@ -1,6 +1,7 @@
 package io.jblk.qcow2.io;
 
 import io.jblk.api.Extent;
+import io.jblk.api.ExtentCollector;
 import io.jblk.qcow2.format.ClusterGeometry;
 import io.jblk.qcow2.format.CompressedDescriptor;
 import io.jblk.qcow2.format.L2Entry;
@@ -240,7 +241,16 @@ public final class GuestReader {
 
     /** Block status of {@code [offset, offset + length)}, merged like qemu-img map. */
     public List<Extent> status(long offset, long length) throws IOException {
-        List<Extent> out = new ArrayList<>();
+        return status(offset, length, Integer.MAX_VALUE);
+    }
+
+    /**
+     * The first {@code maxExtents} extents of {@link #status(long, long)}: the walk over L2 entries (and down the
+     * backing chain) stops as soon as one more extent would be needed, so the work is bounded by the limit and the
+     * range, whatever the image's fragmentation.
+     */
+    public List<Extent> status(long offset, long length, int maxExtents) throws IOException {
+        ExtentCollector out = new ExtentCollector(maxExtents);
         long end = offset + length;
         long pos = offset;
         while (pos < end) {
@@ -248,41 +258,53 @@ public final class GuestReader {
             long chunkEnd = Math.min(end, (cluster + 1) << geometry.clusterBits());
             L2Entry entry = entry(cluster);
             for (Run run : mapper.runs(cluster, entry, pos, chunkEnd)) {
-                switch (run.type()) {
+                boolean complete = switch (run.type()) {
                     case NORMAL -> appendNormal(out, run.guestOffset(), run.length(), run.hostOffset());
-                    case ZERO_ALLOC -> append(out, new Extent(run.guestOffset(), run.length(), false, true, true, 0,
+                    case ZERO_ALLOC -> out.add(new Extent(run.guestOffset(), run.length(), false, true, true, 0,
                             run.hostOffset(), false));
-                    case ZERO_PLAIN -> append(out, new Extent(run.guestOffset(), run.length(), false, true, true, 0,
+                    case ZERO_PLAIN -> out.add(new Extent(run.guestOffset(), run.length(), false, true, true, 0,
                             Extent.NO_OFFSET, false));
-                    case COMPRESSED -> append(out, new Extent(run.guestOffset(), run.length(), true, false, true, 0,
+                    case COMPRESSED -> out.add(new Extent(run.guestOffset(), run.length(), true, false, true, 0,
                             Extent.NO_OFFSET, true));
-                    case UNALLOCATED_PLAIN, UNALLOCATED_ALLOC -> {
-                        if (backing.exists()) {
-                            for (Extent e : backing.status(run.guestOffset(), run.length())) {
-                                append(out, e);
-                            }
-                        } else {
-                            append(out, new Extent(run.guestOffset(), run.length(), false, true, false, 0,
-                                    run.type() == SubclusterType.UNALLOCATED_ALLOC ? run.hostOffset() : Extent.NO_OFFSET,
-                                    false));
-                        }
-                    }
+                    case UNALLOCATED_PLAIN, UNALLOCATED_ALLOC -> backing.exists()
+                            ? appendBacking(out, run.guestOffset(), run.length())
+                            : out.add(new Extent(run.guestOffset(), run.length(), false, true, false, 0,
+                                    run.type() == SubclusterType.UNALLOCATED_ALLOC ? run.hostOffset()
+                                            : Extent.NO_OFFSET, false));
                     case INVALID -> throw image.markCorrupt("invalid subcluster at 0x" + Long.toHexString(pos));
+                };
+                if (!complete) {
+                    return out.extents();
                 }
             }
             pos = chunkEnd;
         }
-        return out;
+        return out.extents();
+    }
+
+    /**
+     * The backing chain's answer for a run this image leaves unallocated, asked for no more extents than can still
+     * be used. False when the answer is cut short: the run is then only partly described and the walk must stop.
+     */
+    private boolean appendBacking(ExtentCollector out, long guest, long length) throws IOException {
+        // One extent more than there is room for: the first may merge into the last one collected.
+        int ask = (int) Math.min(Integer.MAX_VALUE, (long) out.room() + 1);
+        for (Extent e : backing.status(guest, length, ask)) {
+            if (!out.add(e)) {
+                return false;
+            }
+        }
+        return out.end(guest) == guest + length;
     }
 
     /**
      * A run of allocated data. Like QEMU 7.2, when the image looks metadata-preallocated the run is split where the
-     * host file has holes, and holes (or bytes past its end) are reported as zero with data still set.
+     * host file has holes, and holes (or bytes past its end) are reported as zero with data still set. False when
+     * the collector filled up before the run's end.
      */
-    private void appendNormal(List<Extent> out, long guest, long length, long host) throws IOException {
+    private boolean appendNormal(ExtentCollector out, long guest, long length, long host) throws IOException {
         if (!metadataPreallocated()) {
-            append(out, new Extent(guest, length, true, false, true, 0, host, false));
-            return;
+            return out.add(new Extent(guest, length, true, false, true, 0, host, false));
         }
         var file = image.dataFile();
         long fileSize = file.size();
@@ -299,9 +321,12 @@ public final class GuestReader {
                 zero = false;
                 n = Math.min(length - done, Math.max(1, file.nextHole(at) - at));
             }
-            append(out, new Extent(guest + done, n, true, zero, true, 0, at, false));
+            if (!out.add(new Extent(guest + done, n, true, zero, true, 0, at, false))) {
+                return false;
+            }
             done += n;
         }
+        return true;
     }
 
     /**
@@ -331,13 +356,5 @@ public final class GuestReader {
             }
         }
         return known;
-    }
-
-    private static void append(List<Extent> out, Extent next) {
-        if (!out.isEmpty() && out.getLast().canMergeWith(next)) {
-            out.set(out.size() - 1, out.getLast().mergedWith(next));
-        } else {
-            out.add(next);
-        }
     }
 }
