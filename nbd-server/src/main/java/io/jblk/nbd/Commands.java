@@ -19,7 +19,9 @@ final class Commands {
     /** Holes shorter than this are sent as data: a hole chunk would cost more than the zeros it saves. */
     static final long MIN_HOLE_CHUNK = 4096;
     /** Cap on descriptors per BLOCK_STATUS chunk; the protocol lets a reply cover less than was asked. */
-    static final int MAX_DESCRIPTORS = 1 << 16;
+    static final int MAX_DESCRIPTORS = StatusWalk.MAX_EXTENTS;
+    /** Extents a structured READ asks for to find its holes; past them the rest is sent as data. */
+    static final int MAX_READ_EXTENTS = 1024;
 
     /** A request refused before it reaches the device. */
     record Refusal(int error, String message) {
@@ -28,29 +30,36 @@ final class Commands {
     private final Handshake.Session session;
     private final BlockDevice device;
     private final BlockSizes sizes;
+    private final StatusWalk status;
 
-    Commands(Handshake.Session session) {
+    /** {@code liveness} tells long requests (BLOCK_STATUS, CACHE) to stop once their client has gone. */
+    Commands(Handshake.Session session, StatusWalk.Liveness liveness) {
         this.session = session;
         this.device = session.export().device();
         this.sizes = session.export().blockSizes();
+        this.status = new StatusWalk(device, liveness);
     }
 
     BlockSizes sizes() {
         return sizes;
     }
 
-    /** Why {@code r} must be refused, or null when it may run. Checks only what the header alone can tell. */
+    /**
+     * Why {@code r} must be refused, or null when it may run. Checks only what the header alone can tell.
+     *
+     * <p>FUA is accepted on every command, as the protocol requires once SEND_FUA is advertised (it only matters for
+     * the ones that write). A zero-length request succeeds without reaching the device wherever qemu-nbd answers it
+     * so; BLOCK_STATUS of nothing is refused, as qemu-nbd refuses it.
+     */
     Refusal check(Wire.Request r) {
-        int allowed = switch (r.type()) {
+        int allowed = Nbd.CMD_FLAG_FUA | switch (r.type()) {
             case Nbd.CMD_READ -> session.structured() ? Nbd.CMD_FLAG_DF : 0;
-            case Nbd.CMD_WRITE, Nbd.CMD_TRIM -> Nbd.CMD_FLAG_FUA;
-            case Nbd.CMD_WRITE_ZEROES -> Nbd.CMD_FLAG_FUA | Nbd.CMD_FLAG_NO_HOLE | Nbd.CMD_FLAG_FAST_ZERO;
+            case Nbd.CMD_WRITE_ZEROES -> Nbd.CMD_FLAG_NO_HOLE | Nbd.CMD_FLAG_FAST_ZERO;
             case Nbd.CMD_BLOCK_STATUS -> Nbd.CMD_FLAG_REQ_ONE;
-            case Nbd.CMD_FLUSH, Nbd.CMD_CACHE, Nbd.CMD_DISC -> 0;
-            default -> -1;
+            default -> 0;
         };
         String name = Nbd.commandName(r.type());
-        if (allowed < 0) {
+        if (!Nbd.knownCommand(r.type())) {
             return new Refusal(Nbd.EINVAL, "unknown command type " + r.type());
         }
         if ((r.flags() & ~allowed) != 0) {
@@ -64,7 +73,7 @@ final class Commands {
             return new Refusal(Nbd.EPERM, name + " of " + r.length() + " bytes at offset "
                     + Long.toUnsignedString(r.offset()) + " refused: the export is read-only");
         }
-        if (r.length() == 0) {
+        if (r.length() == 0 && r.type() == Nbd.CMD_BLOCK_STATUS) {
             return new Refusal(Nbd.EINVAL, name + " with length 0");
         }
         boolean payload = r.type() == Nbd.CMD_READ || r.type() == Nbd.CMD_WRITE;
@@ -74,7 +83,8 @@ final class Commands {
         }
         long size = device.size();
         if (r.offset() < 0 || r.offset() > size || r.length() > size - r.offset()) {
-            boolean write = r.type() == Nbd.CMD_WRITE || r.type() == Nbd.CMD_WRITE_ZEROES;
+            // A write that would store bytes past the end: ENOSPC, as the protocol asks; anything else is invalid.
+            boolean write = (r.type() == Nbd.CMD_WRITE || r.type() == Nbd.CMD_WRITE_ZEROES) && r.length() > 0;
             return new Refusal(write ? Nbd.ENOSPC : Nbd.EINVAL, name + " of " + r.length() + " bytes at offset "
                     + Long.toUnsignedString(r.offset()) + " reaches beyond the export size " + size);
         }
@@ -111,6 +121,9 @@ final class Commands {
      * the returned buffers may view it, so it must stay alive until they are sent.
      */
     ByteBuffer[] execute(Wire.Request r, MemorySegment buffer) throws IOException {
+        if (r.length() == 0 && r.type() != Nbd.CMD_FLUSH) {
+            return nothingDone(r);
+        }
         return switch (r.type()) {
             case Nbd.CMD_READ -> read(r, buffer);
             case Nbd.CMD_WRITE -> {
@@ -133,8 +146,9 @@ final class Commands {
                 yield ok(r);
             }
             case Nbd.CMD_CACHE -> {
-                // Advisory: asking for the range's status loads the driver's metadata for it (qcow2 L2 tables).
-                device.blockStatusBlocking(r.offset(), r.length());
+                // Advisory: asking for the range's status loads the driver's metadata for it (qcow2 L2 tables), as
+                // far as one request's budget of extents reaches.
+                status.walk(r.offset(), r.length(), StatusWalk.BATCH, extent -> true);
                 yield ok(r);
             }
             case Nbd.CMD_BLOCK_STATUS -> blockStatus(r);
@@ -144,6 +158,14 @@ final class Commands {
 
     private static ByteBuffer[] ok(Wire.Request r) {
         return new ByteBuffer[] {Wire.simpleReply(0, r.cookie())};
+    }
+
+    /** Success for a zero-length request: a structured READ ends with an empty NONE chunk, the rest as usual. */
+    private ByteBuffer[] nothingDone(Wire.Request r) {
+        if (r.type() == Nbd.CMD_READ && session.structured()) {
+            return new ByteBuffer[] {Wire.noneChunk(Nbd.REPLY_FLAG_DONE, r.cookie())};
+        }
+        return ok(r);
     }
 
     private interface RangeOp {
@@ -202,16 +224,25 @@ final class Commands {
     private record Run(long offset, long length, boolean hole) {
     }
 
-    /** Splits a READ into data and hole runs by block status; if status is unavailable, all of it is data. */
+    /**
+     * Splits a READ into data and hole runs by block status (its first {@link #MAX_READ_EXTENTS} extents; the rest
+     * of the range is data). If status is unavailable, all of it is data.
+     */
     private List<Run> runs(Wire.Request r) {
         List<Extent> extents;
         try {
-            extents = device.blockStatusBlocking(r.offset(), r.length());
+            extents = device.blockStatusBlocking(r.offset(), r.length(), MAX_READ_EXTENTS);
         } catch (IOException e) {
             return List.of(new Run(r.offset(), r.length(), false));
         }
+        List<Extent> described = new ArrayList<>(extents);
+        long end = described.isEmpty() ? r.offset() : described.getLast().end();
+        if (end > r.offset() && end < r.offset() + r.length()) {
+            described.add(new Extent(end, r.offset() + r.length() - end, true, false, true, 0, Extent.NO_OFFSET,
+                    false));
+        }
         List<Run> runs = new ArrayList<>();
-        for (Extent e : extents) {
+        for (Extent e : described) {
             boolean hole = e.zero() && (e.length() >= MIN_HOLE_CHUNK || e.length() == r.length());
             int last = runs.size() - 1;
             if (last >= 0 && runs.get(last).hole == hole) {
@@ -229,38 +260,38 @@ final class Commands {
         return runs;
     }
 
+    /**
+     * One chunk per negotiated context, built while walking the device's extents in batches: the walk stops once a
+     * context could take no more descriptors (so every chunk covers the same range), or when the request's budget
+     * of extents is spent.
+     */
     private ByteBuffer[] blockStatus(Wire.Request r) throws IOException {
-        List<Extent> extents = device.blockStatusBlocking(r.offset(), r.length());
-        if (extents.isEmpty()) {
+        List<MetaContext> contexts = session.contexts();
+        boolean one = r.has(Nbd.CMD_FLAG_REQ_ONE);
+        Descriptors[] chunks = new Descriptors[contexts.size()];
+        for (int c = 0; c < chunks.length; c++) {
+            chunks[c] = new Descriptors(contexts.get(c), one ? 1 : MAX_DESCRIPTORS);
+        }
+        int[] values = new int[chunks.length];
+        status.walk(r.offset(), r.length(), one ? 16 : StatusWalk.BATCH, e -> {
+            for (int c = 0; c < chunks.length; c++) {
+                values[c] = chunks[c].context().value(e);
+                if (!chunks[c].canTake(values[c])) {
+                    return false;
+                }
+            }
+            for (int c = 0; c < chunks.length; c++) {
+                chunks[c].add(e.length(), values[c]);
+            }
+            return true;
+        });
+        if (chunks[0].isEmpty()) {
             throw new IOException("the driver described no extents for " + r.length() + " bytes at offset "
                     + r.offset());
         }
-        List<MetaContext> contexts = session.contexts();
-        ByteBuffer[] reply = new ByteBuffer[contexts.size()];
-        int limit = r.has(Nbd.CMD_FLAG_REQ_ONE) ? 1 : MAX_DESCRIPTORS;
-        for (int c = 0; c < contexts.size(); c++) {
-            MetaContext context = contexts.get(c);
-            long[] lengths = new long[Math.min(limit, extents.size())];
-            int[] values = new int[lengths.length];
-            int n = 0;
-            for (Extent e : extents) {
-                long start = Math.max(e.offset(), r.offset());
-                long len = Math.min(e.end(), r.offset() + r.length()) - start;
-                if (len <= 0) {
-                    continue;
-                }
-                int value = context.value(e);
-                if (n > 0 && values[n - 1] == value) {
-                    lengths[n - 1] += len;
-                } else if (n < lengths.length) {
-                    lengths[n] = len;
-                    values[n++] = value;
-                } else {
-                    break;
-                }
-            }
-            int flags = c == contexts.size() - 1 ? Nbd.REPLY_FLAG_DONE : 0;
-            reply[c] = Wire.blockStatusChunk(flags, r.cookie(), context.id, lengths, values, n);
+        ByteBuffer[] reply = new ByteBuffer[chunks.length];
+        for (int c = 0; c < chunks.length; c++) {
+            reply[c] = chunks[c].chunk(c == chunks.length - 1 ? Nbd.REPLY_FLAG_DONE : 0, r.cookie());
         }
         return reply;
     }

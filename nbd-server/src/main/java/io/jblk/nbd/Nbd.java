@@ -113,6 +113,10 @@ final class Nbd {
     /** Strings (export names, queries, messages) longer than this are invalid per the protocol. */
     static final int MAX_STRING = 4096;
 
+    static boolean knownCommand(int type) {
+        return type >= CMD_READ && type <= CMD_BLOCK_STATUS;
+    }
+
     static String commandName(int type) {
         return switch (type) {
             case CMD_READ -> "READ";

@@ -38,6 +38,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class NbdServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(NbdServer.class.getName());
     public static final int DEFAULT_PORT = 10809;
+    /**
+     * Connections the kernel may hold waiting for a {@code --shared} slot (qemu-nbd's value; Linux caps it at
+     * {@code net.core.somaxconn}). Past it, new clients are refused or, on TCP, retried by the client's kernel.
+     */
+    static final int LISTEN_BACKLOG = 4096;
 
     private final NbdExport export;
     private final SocketAddress bindAddress;
@@ -72,6 +77,10 @@ public final class NbdServer implements AutoCloseable {
         if (listener != null || closed.get()) {
             throw new IllegalStateException("server already started");
         }
+        if (bindAddress instanceof InetSocketAddress inet && inet.isUnresolved()) {
+            throw new IOException("cannot listen on " + describe(bindAddress) + ": the host name '"
+                    + inet.getHostString() + "' does not resolve to an address");
+        }
         ServerSocketChannel channel;
         if (bindAddress instanceof UnixDomainSocketAddress unix) {
             removeStaleSocket(unix.getPath());
@@ -83,11 +92,11 @@ public final class NbdServer implements AutoCloseable {
             if (bindAddress instanceof UnixDomainSocketAddress unix) {
                 bindUnix(channel, unix.getPath());
             } else {
-                channel.bind(bindAddress);
+                channel.bind(bindAddress, LISTEN_BACKLOG);
             }
         } catch (IOException e) {
             channel.close();
-            throw new IOException("cannot listen on " + bindAddress + ": " + e.getMessage(), e);
+            throw new IOException("cannot listen on " + describe(bindAddress) + ": " + explainBindFailure(e), e);
         }
         listener = channel;
         acceptor = Thread.ofVirtual().name("nbd-accept").start(this::acceptLoop);
@@ -102,17 +111,43 @@ public final class NbdServer implements AutoCloseable {
     private static void bindUnix(ServerSocketChannel channel, Path path) throws IOException {
         Path temporary = path.resolveSibling("." + path.getFileName() + "." + ProcessHandle.current().pid() + ".binding");
         if (temporary.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= 108) {
-            channel.bind(UnixDomainSocketAddress.of(path)); // no room for a longer name in sun_path
+            channel.bind(UnixDomainSocketAddress.of(path), LISTEN_BACKLOG); // no room for a longer name in sun_path
             return;
         }
         Files.deleteIfExists(temporary);
-        channel.bind(UnixDomainSocketAddress.of(temporary));
+        channel.bind(UnixDomainSocketAddress.of(temporary), LISTEN_BACKLOG);
         try {
             Files.move(temporary, path, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             Files.deleteIfExists(temporary);
             throw e;
         }
+    }
+
+    /** {@code host:port} as given (not Java's {@code name/address:port}), or the socket's path. */
+    static String describe(SocketAddress address) {
+        return switch (address) {
+            case InetSocketAddress inet -> (inet.getHostString().contains(":") ? "[" + inet.getHostString() + "]"
+                    : inet.getHostString()) + ":" + inet.getPort();
+            case UnixDomainSocketAddress unix -> unix.getPath().toString();
+            default -> String.valueOf(address);
+        };
+    }
+
+    /** What a failed bind means for the user, in words (the JDK's messages are the bare errno texts). */
+    private static String explainBindFailure(IOException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("Address already in use")) {
+            return "the address is already in use (another server listens there)";
+        }
+        if (m.contains("Cannot assign requested address")) {
+            return "it is not an address of this host";
+        }
+        if (m.contains("Permission denied") || m.contains("Access denied")) {
+            return "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; a socket needs a writable "
+                    + "directory)";
+        }
+        return m;
     }
 
     /** The address clients connect to (with the real port when port 0 was asked for). */

@@ -112,6 +112,11 @@ final class Wire {
                 8 + dataLength)).putLong(offset).flip();
     }
 
+    /** A NONE chunk: no payload, only flags (the reply to a zero-length structured READ). */
+    static ByteBuffer noneChunk(int flags, long cookie) {
+        return chunkHeader(flags, Nbd.CHUNK_NONE, cookie, 0);
+    }
+
     static ByteBuffer offsetHole(int flags, long cookie, long offset, int holeLength) {
         return ByteBuffer.allocate(CHUNK_HEADER_SIZE + 12).put(chunkHeader(flags, Nbd.CHUNK_OFFSET_HOLE, cookie, 12))
                 .putLong(offset).putInt(holeLength).flip();
@@ -125,13 +130,13 @@ final class Wire {
                 .putShort((short) m.length).put(m).flip();
     }
 
-    /** A BLOCK_STATUS chunk: context id, then {length, flags} per descriptor. */
-    static ByteBuffer blockStatusChunk(int flags, long cookie, int contextId, long[] lengths, int[] values, int count) {
+    /** A BLOCK_STATUS chunk: context id, then {length (u32), flags} per descriptor. */
+    static ByteBuffer blockStatusChunk(int flags, long cookie, int contextId, int[] lengths, int[] values, int count) {
         int payload = 4 + count * BLOCK_STATUS_DESCRIPTOR_SIZE;
         ByteBuffer b = ByteBuffer.allocate(CHUNK_HEADER_SIZE + payload)
                 .put(chunkHeader(flags, Nbd.CHUNK_BLOCK_STATUS, cookie, payload)).putInt(contextId);
         for (int i = 0; i < count; i++) {
-            b.putInt((int) lengths[i]).putInt(values[i]);
+            b.putInt(lengths[i]).putInt(values[i]);
         }
         return b.flip();
     }

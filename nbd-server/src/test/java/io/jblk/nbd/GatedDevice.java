@@ -11,14 +11,19 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Delegates to a real device, except that reads at {@link #gatedOffset} wait until {@link #gate} completes, and that
+ * Delegates to a real device, except that reads at {@link #gatedOffset} (or all reads, with {@link #gateEveryRead})
+ * wait until {@link #gate} completes, and that
  * with {@link #zeroFrom} set, block status reports everything from there on as a hole reading as zeros (true for
  * the tests that set it; the raw driver's own answer depends on the host file system's SEEK_HOLE support).
  */
 final class GatedDevice implements BlockDevice {
     private final BlockDevice inner;
     volatile long gatedOffset = -1;
+    /** Every read waits for the gate, not only the one at {@link #gatedOffset}. */
+    volatile boolean gateEveryRead;
     final CompletableFuture<Void> gate = new CompletableFuture<>();
+    /** Reads the device was asked for so far. */
+    final java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
     volatile long zeroFrom = -1;
 
     GatedDevice(BlockDevice inner) {
@@ -42,7 +47,8 @@ final class GatedDevice implements BlockDevice {
 
     @Override
     public CompletableFuture<Void> read(long offset, MemorySegment buffer) {
-        if (offset == gatedOffset) {
+        reads.incrementAndGet();
+        if (offset == gatedOffset || gateEveryRead) {
             return gate.thenCompose(v -> inner.read(offset, buffer));
         }
         return inner.read(offset, buffer);

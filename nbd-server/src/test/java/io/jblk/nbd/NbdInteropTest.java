@@ -11,7 +11,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,41 +68,12 @@ class NbdInteropTest {
         return ExternalTool.run(command);
     }
 
-    /** qemu-nbd serving a copy of the same image (with qemu:allocation-depth), for side-by-side comparison. */
-    final class QemuNbd implements AutoCloseable {
-        final Process process;
-        final Path sock = dir.resolve("qemu.sock");
-
-        QemuNbd(String... extra) throws Exception {
-            ExternalTool.assumeAvailable("qemu-nbd");
-            Path copy = dir.resolve("copy.raw");
-            Files.copy(image, copy);
-            List<String> cmd = new ArrayList<>(List.of("qemu-nbd", "-t", "-A", "-k", sock.toString(), "-f", "raw",
-                    "-x", "disk"));
-            cmd.addAll(List.of(extra));
-            cmd.add(copy.toString());
-            process = new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("qemu-nbd.log").toFile()).start();
-            for (int i = 0; i < 500 && !Files.exists(sock); i++) {
-                assertTrue(process.isAlive(), () -> "qemu-nbd died: " + log());
-                Thread.sleep(10);
-            }
-            assertTrue(Files.exists(sock), "qemu-nbd did not create its socket");
-        }
-
-        String log() {
-            try {
-                return Files.readString(dir.resolve("qemu-nbd.log"));
-            } catch (IOException e) {
-                return e.toString();
-            }
-        }
-
-        @Override
-        public void close() throws Exception {
-            process.destroy();
-            process.waitFor();
-        }
+    /** qemu-nbd serving a copy of the same image, for side-by-side comparison. */
+    QemuNbd qemuNbdOnCopy() throws Exception {
+        ExternalTool.assumeAvailable("qemu-nbd");
+        Path copy = dir.resolve("copy.raw");
+        Files.copy(image, copy);
+        return new QemuNbd(copy, "raw", dir.resolve("qemu.sock"));
     }
 
     static final Pattern JSON_FIELD = Pattern.compile("\"([a-z_-]+)\": ([^,\\[\\n]+)");
@@ -132,7 +102,7 @@ class NbdInteropTest {
         assertEquals("67108864", f.get("export-size"));
         assertEquals("[\"base:allocation\",\"qemu:allocation-depth\"]", f.get("contexts"));
         assertEquals("true", f.get("can_multi_conn"), "16 connections share one device");
-        try (QemuNbd ref = new QemuNbd()) {
+        try (QemuNbd ref = qemuNbdOnCopy()) {
             Map<String, String> theirs = fields(tool("nbdinfo", "--json", uri(ref.sock)).ok().stdout());
             theirs.remove("can_multi_conn"); // qemu-nbd advertises it only for shared read-only exports
             f.remove("can_multi_conn");
@@ -151,6 +121,31 @@ class NbdInteropTest {
         assertEquals(expected, seen);
         String list = tool("nbdinfo", "--list", "--json", "nbd+unix:///?socket=" + socket).ok().stdout();
         assertTrue(list.contains("\"export-name\": \"disk\""), list);
+    }
+
+    /**
+     * Clients that connect while every {@code --shared} slot is taken wait in the listen backlog; it is as deep as
+     * qemu-nbd's (4096, capped by the kernel's somaxconn) so that bursts of clients are not refused. For a listening
+     * socket, {@code ss} shows the backlog in the Send-Q column.
+     */
+    @Test
+    void listenBacklogIsQemuNbds() throws Exception {
+        ExternalTool.assumeAvailable("ss");
+        try (QemuNbd ref = qemuNbdOnCopy()) {
+            assertEquals(listenBacklog(ref.sock), listenBacklog(socket));
+        }
+    }
+
+    static long listenBacklog(Path sock) throws Exception {
+        for (String line : tool("ss", "-lxn").ok().stdout().lines().toList()) {
+            String[] f = line.trim().split("\\s+");
+            // jblk binds under a temporary name beside the socket and renames it; ss shows the name bound.
+            String temporary = sock.resolveSibling("." + sock.getFileName() + ".").toString();
+            if (f.length > 4 && (f[4].equals(sock.toString()) || f[4].startsWith(temporary))) {
+                return Long.parseLong(f[3]);
+            }
+        }
+        throw new AssertionError("no listening socket " + sock + " in ss -lxn");
     }
 
     @Test

@@ -397,7 +397,9 @@ class NbdProtocolTest {
                     "write past the end");
             assertEquals(Nbd.ENOSPC, errorOf(c, 0, Nbd.CMD_WRITE_ZEROES, SIZE - 512, 4096, null));
             assertEquals(Nbd.EINVAL, errorOf(c, 0, Nbd.CMD_TRIM, SIZE, 4096, null));
-            assertEquals(Nbd.EINVAL, errorOf(c, 0, Nbd.CMD_READ, 0, 0, null), "zero-length read");
+            assertEquals(0, errorOf(c, 0, Nbd.CMD_READ, 0, 0, null), "zero-length read succeeds, as in qemu-nbd");
+            assertEquals(0, errorOf(c, Nbd.CMD_FLAG_FUA, Nbd.CMD_READ, 0, 512, null), "FUA is accepted on READ");
+            assertEquals(0, errorOf(c, Nbd.CMD_FLAG_FUA, Nbd.CMD_FLUSH, 0, 0, null), "FUA is accepted on FLUSH");
             assertEquals(Nbd.EINVAL, errorOf(c, Nbd.CMD_FLAG_NO_HOLE, Nbd.CMD_READ, 0, 512, null), "flag on READ");
             assertEquals(Nbd.EINVAL, errorOf(c, Nbd.CMD_FLAG_DF, Nbd.CMD_READ, 0, 512, null),
                     "DF without structured replies");
@@ -497,6 +499,32 @@ class NbdProtocolTest {
             next.connect("disk", false);
             assertArrayEquals(expectedBytes(0, 4096), simpleRead(next, 1, 0, 4096));
         }
+    }
+
+    /**
+     * A connection runs at most {@link Transmission#MAX_IN_FLIGHT} requests at once; the rest wait in the socket. When
+     * the client leaves without reading its replies, the requests it left queued are never started.
+     */
+    @Test
+    void requestsInFlightAreCappedAndADepartedClientsQueueIsDropped() throws Exception {
+        gated.gateEveryRead = true;
+        try (TestClient c = client()) {
+            c.connect("disk", false);
+            for (int i = 0; i < 40; i++) {
+                c.request(0, Nbd.CMD_READ, i, i * 4096L, 4096, null);
+            }
+            for (int i = 0; i < 500 && gated.reads.get() < Transmission.MAX_IN_FLIGHT; i++) {
+                Thread.sleep(10);
+            }
+            Thread.sleep(200); // time for any request beyond the cap to (wrongly) start
+            assertEquals(Transmission.MAX_IN_FLIGHT, gated.reads.get(), "requests running at once");
+        } // gone without reading a reply
+        gated.gate.complete(null);
+        for (int i = 0; i < 500 && server.activeConnections() > 0; i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(0, server.activeConnections(), "the departed client's connection ended");
+        assertEquals(Transmission.MAX_IN_FLIGHT, gated.reads.get(), "none of its queued requests was started");
     }
 
     @Test
