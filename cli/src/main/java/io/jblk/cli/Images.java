@@ -4,6 +4,7 @@ import io.jblk.api.BlockDevice;
 import io.jblk.api.BlockDrivers;
 import io.jblk.api.BlockPermission;
 import io.jblk.api.CacheMode;
+import io.jblk.api.ConfinementException;
 import io.jblk.api.IoEngineKind;
 import io.jblk.api.LockMode;
 import io.jblk.api.OpenOptions;
@@ -69,6 +70,9 @@ final class Images {
             return BlockDrivers.open(file, format, options);
         } catch (NoSuchFileException e) {
             throw new CliException("Could not open '" + file + "': No such file or directory: " + e.getFile());
+        } catch (ConfinementException e) {
+            throw new CliException("Could not open '" + file + "': " + e.getMessage()
+                    + " (allow it with --allow-backing DIR, or follow names anywhere with --no-confine)");
         } catch (IOException | RuntimeException e) {
             throw new CliException("Could not open '" + file + "': " + describe(e));
         }

@@ -3,6 +3,7 @@ package io.jblk.cli;
 import io.jblk.api.BlockDevice;
 import io.jblk.api.Extent;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -37,6 +38,8 @@ final class IoCommand extends Subcommand {
     String cache;
     @Option(names = {"-i", "--aio"}, paramLabel = "engine", description = "I/O engine: auto, io_uring or threads")
     String engine;
+    @Mixin
+    ConfinementOptions confinement;
     @Parameters(index = "0", paramLabel = "FILE")
     Path file;
 
@@ -57,7 +60,8 @@ final class IoCommand extends Subcommand {
     @Override
     public Integer call() throws IOException {
         boolean failed = false;
-        try (BlockDevice device = Images.open(file, format, Images.options(readOnly, forceShare), cache, engine)) {
+        try (BlockDevice device = Images.open(file, format, Images.options(readOnly, forceShare)
+                .confinement(confinement.confinement(false)), cache, engine)) {
             for (String line : commands) {
                 List<String> words = new ArrayList<>(Arrays.asList(line.trim().split("\\s+")));
                 if (words.isEmpty() || words.getFirst().isEmpty()) {

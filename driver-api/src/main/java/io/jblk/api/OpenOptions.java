@@ -22,10 +22,13 @@ import java.util.Set;
  *                      {@link LockMode#FORCE_SHARE}, which shares everything
  * @param metadataOnly  the opener only inspects metadata, as {@code qemu-img info} does: the consistent-read
  *                      permission is not taken, so the image opens even while another user refuses to share it
+ * @param confinement   where backing and data files named inside the image may lie ({@link FileConfinement#NONE}:
+ *                      anywhere, as QEMU)
  */
 public record OpenOptions(boolean readOnly, CacheMode cacheMode, IoEngineKind ioEngine,
                           Map<String, String> formatOptions, LockMode lockMode,
-                          Set<BlockPermission> sharedPermissions, boolean metadataOnly) {
+                          Set<BlockPermission> sharedPermissions, boolean metadataOnly,
+                          FileConfinement confinement) {
 
     /** What an open shares unless told otherwise: everything but write, as QEMU's guest disks. */
     public static final Set<BlockPermission> DEFAULT_SHARED =
@@ -38,6 +41,7 @@ public record OpenOptions(boolean readOnly, CacheMode cacheMode, IoEngineKind io
         formatOptions = Map.copyOf(formatOptions == null ? Map.of() : formatOptions);
         sharedPermissions = Collections.unmodifiableSet(sharedPermissions.isEmpty()
                 ? EnumSet.noneOf(BlockPermission.class) : EnumSet.copyOf(sharedPermissions));
+        confinement = confinement == null ? FileConfinement.NONE : confinement;
     }
 
     public static OpenOptions defaults() {
@@ -50,7 +54,8 @@ public record OpenOptions(boolean readOnly, CacheMode cacheMode, IoEngineKind io
 
     public Builder toBuilder() {
         Builder b = new Builder().readOnly(readOnly).cacheMode(cacheMode).ioEngine(ioEngine).lockMode(lockMode)
-                .sharedPermissions(sharedPermissions).metadataOnly(metadataOnly);
+                .sharedPermissions(sharedPermissions).metadataOnly(metadataOnly)
+                .confinement(confinement);
         b.formatOptions.putAll(formatOptions);
         return b;
     }
@@ -68,6 +73,7 @@ public record OpenOptions(boolean readOnly, CacheMode cacheMode, IoEngineKind io
         private LockMode lockMode = LockMode.ON;
         private Set<BlockPermission> sharedPermissions = DEFAULT_SHARED;
         private boolean metadataOnly;
+        private FileConfinement confinement = FileConfinement.NONE;
 
         public Builder readOnly(boolean value) {
             this.readOnly = value;
@@ -105,9 +111,15 @@ public record OpenOptions(boolean readOnly, CacheMode cacheMode, IoEngineKind io
             return this;
         }
 
+        /** Where backing and data files named inside the image may lie. */
+        public Builder confinement(FileConfinement value) {
+            this.confinement = value;
+            return this;
+        }
+
         public OpenOptions build() {
             return new OpenOptions(readOnly, cacheMode, ioEngine, formatOptions, lockMode, sharedPermissions,
-                    metadataOnly);
+                    metadataOnly, confinement);
         }
     }
 }

@@ -151,7 +151,8 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
         if (name == null) {
             return null;
         }
-        Path backingPath = Qcow2Image.resolve(image.path(), name);
+        Path backingPath = options.confinement().check(image.path(), "backing file",
+                Qcow2Image.resolve(image.path(), name));
         String self = image.path().toAbsolutePath().normalize().toString();
         String chain = options.formatOption(CHAIN_OPTION, "");
         List<String> above = chain.isEmpty() ? List.of() : List.of(chain.split("\n"));
@@ -168,6 +169,7 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
                     "backing file of " + image.path() + " not found");
         }
         OpenOptions backingOptions = io.jblk.raw.HostFileOpening.backingOptions(options)
+                .confinement(options.confinement().forFilesNamedBy(image.path()))
                 .formatOption(CHAIN_OPTION, chain.isEmpty() ? self : chain + "\n" + self)
                 .build();
         String format = image.header().backingFormat();

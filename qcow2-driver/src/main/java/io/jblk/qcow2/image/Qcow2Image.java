@@ -104,7 +104,7 @@ public final class Qcow2Image implements HeaderWriter {
             }
             ClusterGeometry geometry = header.geometry();
             if (header.hasExternalDataFile()) {
-                Path dataPath = resolve(path, header.dataFile());
+                Path dataPath = options.confinement().check(path, "data file", resolve(path, header.dataFile()));
                 dataFile = opener.open(dataPath, HostFileOpening.forDataFile(options));
             }
             MetadataClusters metadata = new MetadataClusters(clusterBits);
