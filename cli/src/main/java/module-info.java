@@ -9,6 +9,7 @@ module io.jblk.cli {
     requires info.picocli;
     requires tools.jackson.core;
     requires java.desktop; // javax.imageio for map --picture out.png
+    requires jdk.unsupported; // sun.misc.Signal: serve exits 0 on SIGTERM/SIGINT/SIGHUP, as qemu-nbd
     uses io.jblk.api.BlockDriver;
     opens io.jblk.cli to info.picocli;
 }

@@ -3,8 +3,10 @@ package io.jblk.cli;
 import io.jblk.api.BlockDevice;
 import io.jblk.api.BlockPermission;
 import io.jblk.api.OpenOptions;
+import io.jblk.api.FileConfinement;
 import io.jblk.nbd.NbdServer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -41,6 +43,7 @@ final class ServeCommand extends Subcommand {
     String aio;
     @Option(names = "--discard", description = "unmap or ignore (default ${DEFAULT-VALUE}, as qemu-nbd)",
             defaultValue = "ignore") String discard;
+    @Mixin ConfinementOptions confinement;
     @Parameters(index = "0", paramLabel = "FILE") Path file;
 
     @Override
@@ -53,11 +56,15 @@ final class ServeCommand extends Subcommand {
         if (shared < 1) {
             throw new CliException("--shared must be at least 1, got " + shared);
         }
+        if (port < 0 || port > 65535) {
+            throw new CliException("--port must be between 0 and 65535, got " + port);
+        }
+        FileConfinement confined = confinement.confinement(true);
         if (format == null) {
             err().println("jblk serve: WARNING: probing the format of " + file
                     + "; pass -f for images a guest can write");
         }
-        // On SIGINT/SIGTERM the hook stops the server and waits until the device below is flushed and closed.
+        // Lets the shutdown hook below wait until the device is flushed and closed.
         CountDownLatch closed = new CountDownLatch(1);
         String engine = aio == null ? null : switch (aio) {
             case "threads" -> "threads";
@@ -66,7 +73,7 @@ final class ServeCommand extends Subcommand {
         };
         // Locked as qemu-nbd locks its export: sharing everything but resize (the export's size is fixed).
         OpenOptions.Builder options = Images.options(readOnly, forceShare).sharedPermissions(
-                EnumSet.complementOf(EnumSet.of(BlockPermission.RESIZE)));
+                EnumSet.complementOf(EnumSet.of(BlockPermission.RESIZE))).confinement(confined);
         try (BlockDevice device = Images.open(file, format, options, cache, engine)) {
             NbdServer.Builder builder = NbdServer.builder().device(device).exportName(exportName)
                     .description(description).readOnly(readOnly).unmap(unmap).maxConnections(shared)
@@ -76,7 +83,11 @@ final class ServeCommand extends Subcommand {
             } else {
                 builder.tcp(bind, port);
             }
-            try (NbdServer server = builder.build().start()) {
+            try (NbdServer server = builder.build().start();
+                 StopSignals signals = StopSignals.install(() -> Thread.ofPlatform().name("serve-stop")
+                         .start(server::close))) {
+                // Other ways the JVM may end (System.exit elsewhere, a signal that could not be handled) still
+                // stop the server and wait until the device below is flushed and closed.
                 Thread hook = new Thread(() -> {
                     server.close();
                     try {

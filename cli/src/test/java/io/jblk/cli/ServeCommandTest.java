@@ -7,6 +7,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -80,6 +81,74 @@ class ServeCommandTest {
         assertTrue(json.contains("\"export-size\": 1048576"), json);
         Cli.Result result = serve.get(60, TimeUnit.SECONDS).expect(0);
         assertTrue(result.stderr().contains("exporting"), result.stderr());
+    }
+
+    /**
+     * SIGTERM, SIGINT and SIGHUP stop the server as they stop qemu-nbd: what was written is flushed, the socket file
+     * removed, and the exit code is 0.
+     */
+    @Test
+    void signalsStopTheServerCleanlyWithExitCodeZero() throws Exception {
+        ExternalTool.assumeAvailable("qemu-img", "qemu-io");
+        for (String signal : List.of("TERM", "INT", "HUP")) {
+            Path image = dir.resolve(signal + ".qcow2");
+            Cli.qemuImg("create", "-f", "qcow2", image.toString(), "16M").ok();
+            Path sock = dir.resolve(signal + ".sock");
+            Process serve = jblkProcess("serve", "-t", "-f", "qcow2", "-k", sock.toString(), image.toString());
+            awaitSocket(serve, sock);
+            Cli.qemuIo("-f", "raw", "nbd+unix:///?socket=" + sock, "-c", "write -P 0x6e 1M 64k").ok();
+            ExternalTool.run("kill", "-" + signal, String.valueOf(serve.pid())).ok();
+            assertTrue(serve.waitFor(60, TimeUnit.SECONDS), "serve stopped on SIG" + signal);
+            String err = new String(serve.getErrorStream().readAllBytes());
+            assertEquals(0, serve.exitValue(), "exit code after SIG" + signal + "\n" + err);
+            assertFalse(err.contains("Exception"), err);
+            assertFalse(Files.exists(sock), "socket removed after SIG" + signal);
+            Cli.qemuImg("check", "-f", "qcow2", image.toString()).ok();
+            String back = Cli.qemuIo("-f", "qcow2", "-c", "read -P 0x6e 1M 64k", image.toString()).ok().stdout();
+            assertFalse(back.contains("Pattern verification failed"), back);
+        }
+    }
+
+    /** A bind address that does not resolve, or a port in use, is named in a plain message (exit 1, no trace). */
+    @Test
+    void bindFailuresNameTheAddress() throws Exception {
+        ExternalTool.assumeAvailable("qemu-img");
+        Path image = dir.resolve("bind.raw");
+        Cli.qemuImg("create", "-f", "raw", image.toString(), "1M").ok();
+        Cli.Result unresolved = Cli.jblk("serve", "-f", "raw", "-b", "no-such-host.invalid", "-p", "0",
+                image.toString());
+        assertEquals(1, unresolved.exitCode(), unresolved.stderr());
+        assertTrue(unresolved.stderr().contains("no-such-host.invalid"), unresolved.stderr());
+        assertFalse(unresolved.stderr().contains("Exception"), unresolved.stderr());
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getLoopbackAddress())) {
+            String port = String.valueOf(taken.getLocalPort());
+            Cli.Result inUse = Cli.jblk("serve", "-f", "raw", "-b", "127.0.0.1", "-p", port, image.toString());
+            assertEquals(1, inUse.exitCode(), inUse.stderr());
+            assertTrue(inUse.stderr().contains("127.0.0.1:" + port) && inUse.stderr().contains("in use"),
+                    inUse.stderr());
+        }
+        Cli.Result badPort = Cli.jblk("serve", "-f", "raw", "-p", "70000", image.toString());
+        assertEquals(1, badPort.exitCode(), badPort.stderr());
+        assertTrue(badPort.stderr().contains("70000"), badPort.stderr());
+        assertFalse(badPort.stderr().contains("Exception"), badPort.stderr());
+    }
+
+    /** {@code jblk ARGS} in a JVM of its own, so that it can be sent signals. */
+    private static Process jblkProcess(String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of(
+                ProcessHandle.current().info().command().orElse("java"), "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).start();
+    }
+
+    private static void awaitSocket(Process serve, Path sock) throws Exception {
+        for (int i = 0; i < 3000 && !Files.exists(sock) && serve.isAlive(); i++) {
+            Thread.sleep(10);
+        }
+        assertTrue(Files.exists(sock), () -> "no socket; serve: " + (serve.isAlive() ? "running" : "exited "
+                + serve.exitValue()));
     }
 
     /**
