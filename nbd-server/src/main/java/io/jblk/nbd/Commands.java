@@ -76,8 +76,10 @@ final class Commands {
         if (r.length() == 0 && r.type() == Nbd.CMD_BLOCK_STATUS) {
             return new Refusal(Nbd.EINVAL, name + " with length 0");
         }
-        boolean payload = r.type() == Nbd.CMD_READ || r.type() == Nbd.CMD_WRITE;
-        if (payload && r.length() > sizes.maximum()) {
+        // CACHE is held to the maximum block size too, as qemu-nbd holds it: the protocol lets a server refuse an
+        // oversize request that would cost more than one of the maximum size.
+        boolean capped = r.type() == Nbd.CMD_READ || r.type() == Nbd.CMD_WRITE || r.type() == Nbd.CMD_CACHE;
+        if (capped && r.length() > sizes.maximum()) {
             return new Refusal(Nbd.EINVAL, name + " of " + r.length() + " bytes exceeds the maximum block size "
                     + sizes.maximum());
         }
@@ -146,8 +148,8 @@ final class Commands {
                 yield ok(r);
             }
             case Nbd.CMD_CACHE -> {
-                // Advisory: asking for the range's status loads the driver's metadata for it (qcow2 L2 tables), as
-                // far as one request's budget of extents reaches.
+                // Advisory: asking for the range's status (at most the maximum block size, and within one request's
+                // budget of extents) loads the driver's metadata for it (qcow2 L2 tables).
                 status.walk(r.offset(), r.length(), StatusWalk.BATCH, extent -> true);
                 yield ok(r);
             }

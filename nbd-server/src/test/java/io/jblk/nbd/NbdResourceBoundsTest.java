@@ -67,9 +67,12 @@ class NbdResourceBoundsTest {
             burst(server, "BLOCK_STATUS, REQ_ONE", 16, MAX_LENGTH, cookie -> {
                 c.request(Nbd.CMD_FLAG_REQ_ONE, Nbd.CMD_BLOCK_STATUS, cookie, 0, MAX_LENGTH, null);
             }, cookie -> checkBlockStatus(c, true));
-            burst(server, "CACHE", 40, MAX_LENGTH, cookie -> {
-                c.request(0, Nbd.CMD_CACHE, cookie, IMAGE_SIZE - MAX_LENGTH, MAX_LENGTH, null);
+            burst(server, "CACHE (32 MiB)", 40, Nbd.MAX_PAYLOAD, cookie -> {
+                c.request(0, Nbd.CMD_CACHE, cookie, cookie * (Nbd.MAX_PAYLOAD + 512L), Nbd.MAX_PAYLOAD, null);
             }, cookie -> assertEquals(0, c.reply().error(), "CACHE"));
+            burst(server, "CACHE (4 GiB: EINVAL, as qemu-nbd)", 40, MAX_LENGTH, cookie -> {
+                c.request(0, Nbd.CMD_CACHE, cookie, 0, MAX_LENGTH, null);
+            }, cookie -> assertEquals(Nbd.EINVAL, c.reply().error(), "oversize CACHE"));
             burst(server, "READ (structured, 32 MiB)", 16, Nbd.MAX_PAYLOAD, cookie -> {
                 c.request(0, Nbd.CMD_READ, cookie, cookie * (Nbd.MAX_PAYLOAD + 512L), Nbd.MAX_PAYLOAD, null);
             }, cookie -> checkZeroRead(c, Nbd.MAX_PAYLOAD));
@@ -97,7 +100,8 @@ class NbdResourceBoundsTest {
     }
 
     /**
-     * A client pipelines 40 CACHE and 40 BLOCK_STATUS requests of 4 GiB and leaves without reading a reply; with
+     * A client pipelines 40 CACHE requests of 32 MiB and 40 BLOCK_STATUS requests of 4 GiB and leaves without reading
+ * a reply; with
      * {@code -e 1} the next client must get the slot soon, not once the departed client's work is done.
      */
     @Test
@@ -110,7 +114,7 @@ class NbdResourceBoundsTest {
                 for (int i = 0; i < 8; i++) {
                     warmUp.request(0, Nbd.CMD_BLOCK_STATUS, i, 0, MAX_LENGTH, null);
                     checkBlockStatus(warmUp, false);
-                    warmUp.request(0, Nbd.CMD_CACHE, i, 0, MAX_LENGTH, null);
+                    warmUp.request(0, Nbd.CMD_CACHE, i, 0, Nbd.MAX_PAYLOAD, null);
                     assertEquals(0, warmUp.reply().error());
                 }
                 warmUp.request(0, Nbd.CMD_DISC, 99, 0, 0, null);
@@ -119,7 +123,7 @@ class NbdResourceBoundsTest {
             try (TestClient attacker = new TestClient(address)) {
                 attacker.connect("", true, "base:allocation", "qemu:allocation-depth");
                 for (int i = 0; i < 40; i++) {
-                    attacker.request(0, Nbd.CMD_CACHE, 2L * i, 0, MAX_LENGTH, null);
+                    attacker.request(0, Nbd.CMD_CACHE, 2L * i, i * (long) Nbd.MAX_PAYLOAD, Nbd.MAX_PAYLOAD, null);
                     attacker.request(0, Nbd.CMD_BLOCK_STATUS, 2L * i + 1, 4096, MAX_LENGTH, null);
                 }
             }
