@@ -78,6 +78,21 @@ final class Images {
         }
     }
 
+    /**
+     * qemu's warning for a writable image whose format was probed as raw, whose first 512 bytes the device then
+     * guards (a write that would make it probe as another format is refused).
+     */
+    static void warnIfProbedRaw(java.io.PrintWriter err, Path file, String format, BlockDevice device)
+            throws IOException {
+        if (format == null && !device.isReadOnly() && "raw".equals(device.info().format())) {
+            err.println("WARNING: Image format was not specified for '" + file + "' and probing guessed raw.");
+            err.println("         Automatically detecting the format is dangerous for raw images, write operations"
+                    + " on block 0 will be restricted.");
+            err.println("         Specify the 'raw' format explicitly to remove the restrictions.");
+            err.flush();
+        }
+    }
+
     /** Bytes the file occupies on the host (st_blocks × 512), qemu-img's {@code actual-size}. */
     static long actualSize(Path file) {
         HostFileOptions options = HostFileOptions.defaults().withReadOnly(true).withLock(false)

@@ -62,6 +62,7 @@ final class IoCommand extends Subcommand {
         boolean failed = false;
         try (BlockDevice device = Images.open(file, format, Images.options(readOnly, forceShare)
                 .confinement(confinement.confinement(false)), cache, engine)) {
+            Images.warnIfProbedRaw(err(), file, format, device);
             for (String line : commands) {
                 List<String> words = new ArrayList<>(Arrays.asList(line.trim().split("\\s+")));
                 if (words.isEmpty() || words.getFirst().isEmpty()) {

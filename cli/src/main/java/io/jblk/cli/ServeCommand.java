@@ -18,8 +18,9 @@ import java.util.concurrent.TimeUnit;
 /** {@code jblk serve}: exports an image over NBD, with qemu-nbd's flag names. */
 @Command(name = "serve", description = "Export a disk image over NBD (like qemu-nbd).")
 final class ServeCommand extends Subcommand {
-    @Option(names = {"-f", "--format"}, description = "image format (probed when absent; pass it for guest-written "
-            + "images)") String format;
+    @Option(names = {"-f", "--format"}, description = "image format (probed when absent; a probed raw image refuses "
+            + "writes to its first 512 bytes that would change its format, so pass it for guest-written images)")
+    String format;
     @Option(names = {"-r", "--read-only"}, description = "export read-only") boolean readOnly;
     @Option(names = {"-U", "--force-share"}, description = "with -r: force shared permissions, so the image is served "
             + "even while another process writes it (qemu-nbd: --image-opts with force-share=on)") boolean forceShare;
@@ -60,10 +61,6 @@ final class ServeCommand extends Subcommand {
             throw new CliException("--port must be between 0 and 65535, got " + port);
         }
         FileConfinement confined = confinement.confinement(true);
-        if (format == null) {
-            err().println("jblk serve: WARNING: probing the format of " + file
-                    + "; pass -f for images a guest can write");
-        }
         // Lets the shutdown hook below wait until the device is flushed and closed.
         CountDownLatch closed = new CountDownLatch(1);
         String engine = aio == null ? null : switch (aio) {
@@ -75,6 +72,7 @@ final class ServeCommand extends Subcommand {
         OpenOptions.Builder options = Images.options(readOnly, forceShare).sharedPermissions(
                 EnumSet.complementOf(EnumSet.of(BlockPermission.RESIZE))).confinement(confined);
         try (BlockDevice device = Images.open(file, format, options, cache, engine)) {
+            Images.warnIfProbedRaw(err(), file, format, device);
             NbdServer.Builder builder = NbdServer.builder().device(device).exportName(exportName)
                     .description(description).readOnly(readOnly).unmap(unmap).maxConnections(shared)
                     .persistent(persistent);

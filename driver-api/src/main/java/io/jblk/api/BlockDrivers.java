@@ -16,9 +16,10 @@ import java.util.ServiceLoader;
 /**
  * Finds the installed {@link BlockDriver}s and opens or creates images through them.
  *
- * <p>Probing trusts the first bytes of a file, so it must never be used on data a guest can write (a raw image whose
- * guest writes a qcow2 header would otherwise become a qcow2 image naming any host file as backing). Callers that
- * serve guest-writable images pass the format explicitly.
+ * <p>Probing trusts the first bytes of a file: a raw image whose guest writes a qcow2 header would become, at its
+ * next probed open, a qcow2 image naming any host file as backing. So, as in QEMU, a raw image opened through
+ * probing refuses ({@link NotPermittedException}) any write, write-zeroes or discard of its first 512 bytes after
+ * which it would probe as another format. Callers that serve guest-writable images should still pass the format.
  */
 public final class BlockDrivers {
     /** How many header bytes {@link BlockDriver#probe} sees. */
@@ -47,26 +48,41 @@ public final class BlockDrivers {
 
     /** The driver that scores highest on the file's first bytes. */
     public static BlockDriver probe(Path path) throws IOException {
-        MemorySegment header = readHeader(path);
-        BlockDriver best = null;
-        int bestScore = 0;
-        for (BlockDriver driver : installed()) {
-            int score = driver.probe(header, path);
-            if (score > bestScore) {
-                best = driver;
-                bestScore = score;
-            }
-        }
+        BlockDriver best = bestMatch(installed(), readHeader(path), path);
         if (best == null) {
             throw new UnknownFormatException("no installed driver recognises " + path);
         }
         return best;
     }
 
-    /** Opens {@code path} with the named format, or probes when {@code format} is null. */
+    /**
+     * The driver of {@code drivers} (sorted by format name, as {@link #installed()} returns them) that scores highest
+     * on {@code header}, the first {@link #PROBE_BYTES} bytes of a file (fewer for a shorter file); the first of
+     * equal scores wins; null when none scores above 0. The one rule probing follows.
+     */
+    public static BlockDriver bestMatch(List<BlockDriver> drivers, MemorySegment header, Path path) {
+        BlockDriver best = null;
+        int bestScore = 0;
+        for (BlockDriver driver : drivers) {
+            int score = driver.probe(header, path);
+            if (score > bestScore) {
+                best = driver;
+                bestScore = score;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * Opens {@code path} with the named format, or probes when {@code format} is null; a probed format is marked in
+     * the options ({@link OpenOptions#formatProbed()}), so that a raw image refuses writes that would make it probe
+     * as something else.
+     */
     public static BlockDevice open(Path path, String format, OpenOptions options) throws IOException {
-        BlockDriver driver = format == null ? probe(path) : require(format);
-        return driver.open(path, options);
+        if (format != null) {
+            return require(format).open(path, options);
+        }
+        return probe(path).open(path, options.toBuilder().formatProbed(true).build());
     }
 
     public static void create(Path path, String format, CreateOptions options) throws IOException {

@@ -24,11 +24,13 @@ import java.util.Set;
  *                      permission is not taken, so the image opens even while another user refuses to share it
  * @param confinement   where backing and data files named inside the image may lie ({@link FileConfinement#NONE}:
  *                      anywhere, as QEMU)
+ * @param formatProbed  the format was guessed from the file's first bytes ({@link BlockDrivers#open} with no
+ *                      format sets it): a raw image then refuses writes that would make it probe as another format
  */
 public record OpenOptions(boolean readOnly, CacheMode cacheMode, IoEngineKind ioEngine,
                           Map<String, String> formatOptions, LockMode lockMode,
                           Set<BlockPermission> sharedPermissions, boolean metadataOnly,
-                          FileConfinement confinement) {
+                          FileConfinement confinement, boolean formatProbed) {
 
     /** What an open shares unless told otherwise: everything but write, as QEMU's guest disks. */
     public static final Set<BlockPermission> DEFAULT_SHARED =
@@ -55,7 +57,8 @@ public record OpenOptions(boolean readOnly, CacheMode cacheMode, IoEngineKind io
     public Builder toBuilder() {
         Builder b = new Builder().readOnly(readOnly).cacheMode(cacheMode).ioEngine(ioEngine).lockMode(lockMode)
                 .sharedPermissions(sharedPermissions).metadataOnly(metadataOnly)
-                .confinement(confinement);
+                .confinement(confinement)
+                .formatProbed(formatProbed);
         b.formatOptions.putAll(formatOptions);
         return b;
     }
@@ -74,6 +77,7 @@ public record OpenOptions(boolean readOnly, CacheMode cacheMode, IoEngineKind io
         private Set<BlockPermission> sharedPermissions = DEFAULT_SHARED;
         private boolean metadataOnly;
         private FileConfinement confinement = FileConfinement.NONE;
+        private boolean formatProbed;
 
         public Builder readOnly(boolean value) {
             this.readOnly = value;
@@ -117,9 +121,15 @@ public record OpenOptions(boolean readOnly, CacheMode cacheMode, IoEngineKind io
             return this;
         }
 
+        /** Marks the format as guessed by probing (see {@link OpenOptions#formatProbed()}). */
+        public Builder formatProbed(boolean value) {
+            this.formatProbed = value;
+            return this;
+        }
+
         public OpenOptions build() {
             return new OpenOptions(readOnly, cacheMode, ioEngine, formatOptions, lockMode, sharedPermissions,
-                    metadataOnly, confinement);
+                    metadataOnly, confinement, formatProbed);
         }
     }
 }

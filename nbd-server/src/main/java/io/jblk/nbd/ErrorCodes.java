@@ -2,6 +2,7 @@ package io.jblk.nbd;
 
 import io.jblk.api.DeviceClosedException;
 import io.jblk.api.InvalidRequestException;
+import io.jblk.api.NotPermittedException;
 import io.jblk.api.ReadOnlyDeviceException;
 import io.jblk.api.UnsupportedFeatureException;
 
@@ -24,6 +25,7 @@ final class ErrorCodes {
         Throwable t = unwrap(failure);
         return switch (t) {
             case ReadOnlyDeviceException e -> Nbd.EPERM;
+            case NotPermittedException e -> Nbd.EPERM;
             case InvalidRequestException e -> Nbd.EINVAL;
             case UnsupportedFeatureException e -> Nbd.ENOTSUP;
             case DeviceClosedException e -> Nbd.ESHUTDOWN;

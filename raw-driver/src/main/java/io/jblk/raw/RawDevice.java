@@ -26,10 +26,21 @@ public final class RawDevice implements BlockDevice {
     private final HostFile file;
     private final long size;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Non-null when the format was probed and the device is writable: guards the bytes probing reads. */
+    private final ProbedHeaderGuard probedHeader;
 
     public RawDevice(HostFile file) throws IOException {
+        this(file, false);
+    }
+
+    /**
+     * A raw device over {@code file}; {@code formatProbed}: the format was guessed by probing, so writes that would
+     * make the file probe as another format are refused ({@link ProbedHeaderGuard}).
+     */
+    public RawDevice(HostFile file, boolean formatProbed) throws IOException {
         this.file = file;
         this.size = file.size();
+        this.probedHeader = formatProbed && !file.isReadOnly() ? new ProbedHeaderGuard(file.path(), size) : null;
     }
 
     /** The host file behind this device (for callers that need its engine or path). */
@@ -69,6 +80,9 @@ public final class RawDevice implements BlockDevice {
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
         }
+        if (guarded(offset, data.byteSize())) {
+            return onOwnThread(data, () -> writeBlocking(offset, data, fua));
+        }
         CompletableFuture<Void> written = file.write(offset, data);
         return fua ? written.thenCompose(v -> file.flush()) : written;
     }
@@ -83,6 +97,9 @@ public final class RawDevice implements BlockDevice {
         if (length == 0) {
             return CompletableFuture.completedFuture(null);
         }
+        if (guarded(offset, length)) {
+            return onOwnThread(null, () -> writeZeroesBlocking(offset, length, mayUnmap));
+        }
         return mayUnmap ? file.punchHole(offset, length) : file.zeroRange(offset, length);
     }
 
@@ -92,6 +109,9 @@ public final class RawDevice implements BlockDevice {
             checkModify("discard", offset, length);
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
+        }
+        if (guarded(offset, length)) {
+            return onOwnThread(null, () -> discardBlocking(offset, length));
         }
         return length == 0 ? CompletableFuture.completedFuture(null) : file.punchHole(offset, length);
     }
@@ -115,7 +135,11 @@ public final class RawDevice implements BlockDevice {
     @Override
     public void writeBlocking(long offset, MemorySegment data, boolean fua) throws IOException {
         checkModify("write", offset, data.byteSize());
-        file.writeBlocking(offset, data);
+        if (guarded(offset, data.byteSize())) {
+            probedHeader.guard(file, offset, data.byteSize(), data, () -> file.writeBlocking(offset, data));
+        } else {
+            file.writeBlocking(offset, data);
+        }
         if (fua) {
             file.flushBlocking();
         }
@@ -124,6 +148,14 @@ public final class RawDevice implements BlockDevice {
     @Override
     public void writeZeroesBlocking(long offset, long length, boolean mayUnmap) throws IOException {
         checkModify("write-zeroes", offset, length);
+        if (guarded(offset, length)) {
+            probedHeader.guard(file, offset, length, null, () -> zeroBlocking(offset, length, mayUnmap));
+        } else if (length > 0) {
+            zeroBlocking(offset, length, mayUnmap);
+        }
+    }
+
+    private void zeroBlocking(long offset, long length, boolean mayUnmap) throws IOException {
         if (mayUnmap) {
             file.punchHoleBlocking(offset, length);
         } else {
@@ -134,7 +166,39 @@ public final class RawDevice implements BlockDevice {
     @Override
     public void discardBlocking(long offset, long length) throws IOException {
         checkModify("discard", offset, length);
-        file.punchHoleBlocking(offset, length);
+        if (guarded(offset, length)) {
+            probedHeader.guard(file, offset, length, null, () -> file.punchHoleBlocking(offset, length));
+        } else if (length > 0) {
+            file.punchHoleBlocking(offset, length);
+        }
+    }
+
+    /** Whether a modification must pass the probed-format check first. */
+    private boolean guarded(long offset, long length) {
+        return probedHeader != null && probedHeader.touches(offset, length);
+    }
+
+    /**
+     * A blocking body run for an asynchronous request (guarded requests only): on a virtual thread of its own, or on
+     * the calling thread when {@code data} lives in an arena confined to it.
+     */
+    private static CompletableFuture<Void> onOwnThread(MemorySegment data, ProbedHeaderGuard.Modification body) {
+        CompletableFuture<Void> result = new CompletableFuture<>();
+        Runnable run = () -> {
+            try {
+                body.run();
+                result.complete(null);
+            } catch (IOException | RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        };
+        Thread thread = Thread.ofVirtual().name("jblk-raw-probed-header").unstarted(run);
+        if (data != null && !data.isAccessibleBy(thread)) {
+            run.run();
+        } else {
+            thread.start();
+        }
+        return result;
     }
 
     @Override

@@ -69,7 +69,7 @@ public final class RawDriver implements BlockDriver, ImageResizer {
 
     /** Opens the image file through {@code opener} (a qcow2 overlay passes on the opener it was given). */
     public RawDevice open(Path path, OpenOptions options, HostFileOpener opener) throws IOException {
-        return new RawDevice(opener.open(path, HostFileOpening.hostOptions(options)));
+        return new RawDevice(opener.open(path, HostFileOpening.hostOptions(options)), options.formatProbed());
     }
 
     /** A raw image is resized by setting its file's length; new space is a hole that reads as zeros. */
