@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -50,6 +51,9 @@ final class CheckCommand extends Subcommand {
             }
             CheckResult result = checker.check(mode);
             messages(result);
+            if (result.checkErrors() > 0) {
+                return checkFailed(result);
+            }
             long leaksFixed = result.leaksFixed();
             long corruptionsFixed = result.corruptionsFixed();
             if (mode != ImageChecker.Repair.NONE && (leaksFixed > 0 || corruptionsFixed > 0)) {
@@ -59,6 +63,9 @@ final class CheckCommand extends Subcommand {
                 }
                 result = checker.check(ImageChecker.Repair.NONE);
                 messages(result);
+                if (result.checkErrors() > 0) {
+                    return checkFailed(result);
+                }
             }
             String formatName = device.info().format();
             if (json) {
@@ -66,12 +73,20 @@ final class CheckCommand extends Subcommand {
             } else if (!quiet) {
                 printHuman(out(), result);
             }
-            if (result.checkErrors() > 0) {
-                err().println("jblk: Check failed");
-                return 1;
-            }
             return result.corruptions() > 0 ? 2 : result.leaks() > 0 ? 3 : 0;
         }
+    }
+
+    /**
+     * A check that could not complete: like qemu-img, no report and no JSON, only the problems found so far (already
+     * on stderr) and the reason, exit code 1.
+     */
+    private int checkFailed(CheckResult result) {
+        List<String> found = result.messages();
+        String reason = found.isEmpty() ? result.checkErrors() + " errors kept the check from completing"
+                : found.getLast().replaceFirst("^ERROR:? ", "");
+        err().println("jblk: Check failed: " + reason);
+        return 1;
     }
 
     private void messages(CheckResult result) {

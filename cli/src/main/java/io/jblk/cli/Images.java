@@ -69,7 +69,13 @@ final class Images {
         try {
             return BlockDrivers.open(file, format, options);
         } catch (NoSuchFileException e) {
-            throw new CliException("Could not open '" + file + "': No such file or directory: " + e.getFile());
+            if (e.getFile() == null || Path.of(e.getFile()).equals(file)) {
+                throw new CliException("Could not open '" + file + "': No such file or directory");
+            }
+            // A file the image refers to (its backing file): named with what it is, as qemu-img does.
+            String reason = e.getReason() == null ? "" : e.getReason() + ": ";
+            throw new CliException("Could not open '" + file + "': " + reason + "Could not open '" + e.getFile()
+                    + "': No such file or directory");
         } catch (ConfinementException e) {
             throw new CliException("Could not open '" + file + "': " + e.getMessage()
                     + " (allow it with --allow-backing DIR, or follow names anywhere with --no-confine)");

@@ -33,9 +33,11 @@ final class InfoCommand extends Subcommand {
         while (current != null) {
             Map<String, Object> entry;
             ImageInfo info;
-            // qemu-img info inspects metadata only: it takes no consistent-read permission (see Images.options)
-            try (BlockDevice device = Images.open(current, currentFormat,
-                    Images.options(true, image.forceShare).metadataOnly(true).build())) {
+            // qemu-img info inspects metadata only: it takes no consistent-read permission (see Images.options),
+            // and opens the image alone, without its backing chain (so a missing backing file does not hide the
+            // image's own information); --backing-chain opens the chain, as qemu-img does.
+            try (BlockDevice device = Images.open(current, currentFormat, Images.options(true, image.forceShare)
+                    .metadataOnly(true).formatOption("backing", backingChain ? "on" : "off").build())) {
                 info = device.info();
                 entry = describe(current, info);
                 if (device instanceof io.jblk.api.SnapshotLister lister && !lister.snapshotList().isEmpty()) {

@@ -28,6 +28,11 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
     public static final int MAX_CHAIN_DEPTH = 64;
     /** Internal open option carrying the chain of images above this one, to refuse loops. */
     static final String CHAIN_OPTION = "x-jblk-backing-chain";
+    /**
+     * Open option {@code backing=off}: open the image without its backing chain (qemu-img info's way), so that an
+     * image whose backing file is missing can still be inspected; unallocated clusters then read as zeros.
+     */
+    public static final String BACKING_OPTION = "backing";
 
     @Override
     public String formatName() {
@@ -81,9 +86,12 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
         Qcow2Image image = Qcow2Image.open(path, options, opener, repairMode);
         BlockDevice backing = null;
         try {
-            backing = openBacking(image, options, opener);
-            if (image.isWritable() && image.isDirty() && image.corruption() == null) {
+            if (!"off".equals(options.formatOption(BACKING_OPTION, "on"))) {
+                backing = openBacking(image, options, opener);
+            }
+            if (image.isWritable() && image.isDirty() && image.corruption() == null && !repairMode) {
                 // Refcounts may be stale (lazy refcounts and a crash): rebuild them before anything allocates.
+                // Not when opened for a check (repair=on): the check's own repair does it, and reports it.
                 image.lock().lock();
                 try {
                     new Qcow2Checker(image).check(ImageChecker.Repair.ALL);
@@ -165,8 +173,7 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
             throw ImageFormatException.field("backing chain depth", above.size() + 1, "at most " + MAX_CHAIN_DEPTH);
         }
         if (!java.nio.file.Files.exists(backingPath)) {
-            throw new java.nio.file.NoSuchFileException(backingPath.toString(), null,
-                    "backing file of " + image.path() + " not found");
+            throw new java.nio.file.NoSuchFileException(backingPath.toString(), null, "Could not open backing file");
         }
         OpenOptions backingOptions = io.jblk.raw.HostFileOpening.backingOptions(options)
                 .confinement(options.confinement().forFilesNamedBy(image.path()))

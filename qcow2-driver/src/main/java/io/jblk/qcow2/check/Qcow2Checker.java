@@ -9,12 +9,12 @@ import io.jblk.qcow2.format.Qcow2Header;
 import io.jblk.qcow2.format.Snapshot;
 import io.jblk.qcow2.format.TableLayout;
 import io.jblk.qcow2.image.Qcow2Image;
-import io.jblk.nativeio.Await;
 import io.jblk.qcow2.meta.Refcounts;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -22,18 +22,27 @@ import java.util.List;
  * table and blocks, snapshot table), counts references per host cluster, and compares them with the refcounts and
  * the COPIED flags; reports QEMU's categories with QEMU's wording, and repairs leaks and corruptions on request.
  *
+ * <p>Cost follows the file, never the header's claims: references are counted only for clusters inside the file (a
+ * table or entry beyond its end is reported as a corruption, as QEMU does, instead of being counted), tables are
+ * read one cluster at a time and only as far as the file goes, an L2 table named twice by one L1 table is walked
+ * once, and an L1 table lying over another one is reported instead of walked.
+ *
  * <p>Repair order keeps the image consistent at every step: refcount increases are made durable first, then L2/L1
- * fixes, then decreases. Unlike QEMU 7.2, an L2 entry pointing beyond the end of the file is repaired by turning its
- * subclusters into zero subclusters (what they read as) instead of allocating a cluster over that offset.
- * Runs with the image lock held and the metadata flushed.
+ * fixes, then decreases. Unlike QEMU 7.2, an L1 or L2 entry pointing beyond the end of the file (or an L1 entry
+ * whose table would be the header) is repaired by emptying it, which keeps what the guest reads (beyond the end
+ * everything reads as zeros), instead of allocating over that offset. A referenced cluster whose refcount is 0 can
+ * only be fixed by {@code -r all}: with {@code -r leaks} the check fails, as QEMU's does ("need to rebuild refcount
+ * structures"). Runs with the image lock held and the metadata flushed.
  */
 public final class Qcow2Checker {
     private final Qcow2Image image;
     private final ClusterGeometry geometry;
     private final int clusterBits;
     private final boolean externalData;
-    private final ReferenceCounts references = new ReferenceCounts();
     private final List<String> messages = new ArrayList<>();
+    private final ClusterRanges l1Tables = new ClusterRanges();
+    private ReferenceCounts references;
+    private long fileSize;
     private long fileClusters;
     private long corruptions;
     private long corruptionsFixed;
@@ -41,11 +50,6 @@ public final class Qcow2Checker {
     private long fragmentedClusters;
     private long compressedClusters;
     private long checkErrors;
-    /** Active L2 entries to fix once refcounts are known (COPIED flags) or at once (invalid bitmaps). */
-    private final List<ActiveEntry> active = new ArrayList<>();
-
-    private record ActiveEntry(long guestCluster, L2Entry entry) {
-    }
 
     public Qcow2Checker(Qcow2Image image) {
         this.image = image;
@@ -58,15 +62,16 @@ public final class Qcow2Checker {
         boolean fixLeaks = repair != Repair.NONE;
         boolean fixAll = repair == Repair.ALL;
         image.flush();
-        fileClusters = (image.file().size() + geometry.clusterSize() - 1) >>> clusterBits;
+        fileSize = image.file().size();
+        fileClusters = (fileSize + geometry.clusterSize() - 1) >>> clusterBits;
+        references = new ReferenceCounts(fileClusters);
         Qcow2Header header = image.header();
         reference(0, 1, "header");
-        walkActive(fixAll);
+        walkTable(header.l1TableOffset(), header.l1Size(), "active L1 table", true, fixAll);
         Refcounts refcounts = image.refcounts();
         reference(refcounts.tableOffset() >>> clusterBits, refcounts.tableClusters(), "refcount table");
-        long[] table = refcounts.tableEntries();
-        for (int t = 0; t < table.length; t++) {
-            long block = table[t] & TableLayout.REFTABLE_OFFSET_MASK;
+        for (int t = 0; t < refcounts.tableLength(); t++) {
+            long block = refcounts.tableEntry(t) & TableLayout.REFTABLE_OFFSET_MASK;
             if (block == 0) {
                 continue;
             }
@@ -78,19 +83,21 @@ public final class Qcow2Checker {
         }
         if (header.nbSnapshots() > 0) {
             reference(header.snapshotsOffset() >>> clusterBits, 1, "snapshot table");
-            for (Snapshot s : image.snapshots()) {
-                walkTable(s.l1TableOffset(), s.l1Size(), false, false);
+            List<Snapshot> snapshots = image.snapshots();
+            for (int i = 0; i < snapshots.size(); i++) {
+                Snapshot s = snapshots.get(i);
+                walkTable(s.l1TableOffset(), s.l1Size(), "snapshot " + s.id() + " L1 table", false, false);
             }
         }
 
-        // Compare references with refcounts.
-        long last = Math.max(references.highest(), fileClusters - 1);
+        // Compare references with refcounts, cluster by cluster of the file.
         long leaks = 0;
         long leaksFixed = 0;
-        List<long[]> increase = new ArrayList<>();
-        List<long[]> decrease = new ArrayList<>();
+        boolean needsRebuild = false;
+        Mismatches increase = new Mismatches();
+        Mismatches decrease = new Mismatches();
         long highestInUse = references.highest();
-        for (long c = 0; c <= last; c++) {
+        for (long c = 0; c < fileClusters; c++) {
             long rc = refcounts.get(c);
             long ref = references.get(c);
             if (rc > 0) {
@@ -103,48 +110,36 @@ public final class Qcow2Checker {
                 leaks++;
                 messages.add((fixLeaks ? "Repairing" : "Leaked") + " cluster " + c + " refcount=" + rc + " reference=" + ref);
                 if (fixLeaks) {
-                    decrease.add(new long[] {c, rc - ref});
+                    decrease.add(c, rc - ref);
                 }
             } else {
                 corruptions++;
+                needsRebuild |= rc == 0;
                 messages.add((fixAll ? "Repairing" : "ERROR") + " cluster " + c + " refcount=" + rc + " reference=" + ref);
                 if (fixAll) {
-                    increase.add(new long[] {c, ref - rc});
+                    increase.add(c, ref - rc);
                 }
             }
         }
-        // COPIED flags of the active tables (QEMU: OFLAG_COPIED).
-        if (!externalData) {
-            for (ActiveEntry a : active) {
-                L2Entry e = a.entry;
-                if (e.isCompressed() || !e.hasHostCluster(false)) {
-                    continue;
-                }
-                long host = e.hostOffset() >>> clusterBits;
-                long rc = refcounts.get(host) + pending(increase, host);
-                boolean copied = e.isCopied();
-                if (copied != (rc == 1)) {
-                    corruptions++;
-                    messages.add((fixAll ? "Repairing" : "ERROR") + " OFLAG_COPIED data cluster: l2_entry="
-                            + Long.toHexString(e.word()) + " refcount=" + rc);
-                    if (fixAll) {
-                        long word = rc == 1 ? e.word() | L2Entry.COPIED : e.word() & ~L2Entry.COPIED;
-                        image.setEntry(a.guestCluster, e.withWord(word));
-                        corruptionsFixed++;
-                    }
-                }
-            }
+        long totalClusters = (header.size() + geometry.clusterSize() - 1) >>> clusterBits;
+        if (repair == Repair.LEAKS && needsRebuild) {
+            // Like QEMU: a referenced cluster with refcount 0 means the refcounts cannot be trusted for freeing.
+            messages.add("ERROR need to rebuild refcount structures");
+            return new CheckResult(corruptions, leaks, checkErrors + 1, corruptionsFixed, 0,
+                    (highestInUse + 1) << clusterBits, totalClusters, allocatedClusters, fragmentedClusters,
+                    compressedClusters, messages);
         }
+        checkCopiedFlags(increase, fixAll);
         if (fixAll || fixLeaks) {
             refcounts.avoidWhileRepairing(c -> references.get(c) > 0);
             try {
-                for (long[] inc : increase) {
-                    refcounts.add(inc[0], inc[1]);
+                for (int i = 0; i < increase.size(); i++) {
+                    refcounts.add(increase.cluster(i), increase.delta(i));
                     corruptionsFixed++;
                 }
                 image.flush();
-                for (long[] dec : decrease) {
-                    refcounts.add(dec[0], -dec[1]);
+                for (int i = 0; i < decrease.size(); i++) {
+                    refcounts.add(decrease.cluster(i), -decrease.delta(i));
                     leaksFixed++;
                 }
                 image.flush();
@@ -160,20 +155,9 @@ public final class Qcow2Checker {
                 image.clearCorrupt();
             }
         }
-        long totalClusters = (header.size() + geometry.clusterSize() - 1) >>> clusterBits;
         return new CheckResult(remainingCorruptions, remainingLeaks, checkErrors, corruptionsFixed, leaksFixed,
                 (highestInUse + 1) << clusterBits, totalClusters, allocatedClusters, fragmentedClusters,
                 compressedClusters, messages);
-    }
-
-    private static long pending(List<long[]> increases, long cluster) {
-        long sum = 0;
-        for (long[] inc : increases) {
-            if (inc[0] == cluster) {
-                sum += inc[1];
-            }
-        }
-        return sum;
     }
 
     private void error(String message) {
@@ -181,60 +165,51 @@ public final class Qcow2Checker {
         messages.add(message);
     }
 
-    /** Counts a reference to each cluster of a range, flagging those beyond the end of the file. */
+    /**
+     * Counts a reference to each cluster of a range that lies inside the file; a range reaching beyond the end is
+     * reported once (its clusters there are not counted: nothing can be stored there). Returns whether the whole
+     * range is inside the file.
+     */
     private boolean reference(long first, long count, String what) {
-        boolean inside = true;
-        for (long c = first; c < first + count; c++) {
-            if (c >= fileClusters) {
-                inside = false;
-            }
+        long end = Math.min(first + count, fileClusters);
+        for (long c = first; c < end; c++) {
             references.add(c);
         }
-        if (!inside) {
+        if (first + count > fileClusters) {
             error("ERROR " + what + " at offset 0x" + Long.toHexString(first << clusterBits)
                     + " is beyond the end of the image file");
+            return false;
         }
-        return inside;
-    }
-
-    private void walkActive(boolean fixAll) throws IOException {
-        Qcow2Header h = image.header();
-        walkTable(h.l1TableOffset(), h.l1Size(), true, fixAll);
+        return true;
     }
 
     /** Walks one L1 table (active or a snapshot's) and the L2 tables it points to. */
-    private void walkTable(long l1Offset, int l1Size, boolean activeTable, boolean fixAll) throws IOException {
+    private void walkTable(long l1Offset, int l1Size, String what, boolean activeTable, boolean fixAll)
+            throws IOException {
+        long first = l1Offset >>> clusterBits;
         long l1Clusters = (l1Size * 8L + geometry.clusterSize() - 1) >>> clusterBits;
-        reference(l1Offset >>> clusterBits, l1Clusters, activeTable ? "active L1 table" : "snapshot L1 table");
-        byte[] l1 = new byte[l1Size * 8];
-        image.file().readBlocking(l1Offset, MemorySegment.ofArray(l1));
+        if (l1Tables.overlaps(first, l1Clusters)) {
+            // Corrupt whatever it holds; its entries would only repeat references already counted.
+            error("ERROR " + what + " at offset 0x" + Long.toHexString(l1Offset) + " overlaps another L1 table");
+            return;
+        }
+        l1Tables.add(first, l1Clusters);
+        reference(first, l1Clusters, what);
+        TableWindow l1 = new TableWindow(image.file(), l1Offset, l1Size, geometry.clusterSize(), fileSize);
+        WalkedTables walked = new WalkedTables();
         long previousHost = -1;
-        for (int i = 0; i < l1Size; i++) {
-            long l1Entry = TableLayout.word(l1, i);
-            long l2Offset = l1Entry & TableLayout.L1_OFFSET_MASK;
+        byte[] l2 = new byte[geometry.clusterSize()];
+        for (int i = 0; i < l1.entriesInFile(); i++) {
+            long l2Offset = validL2Offset(i, l1.word(i), activeTable && fixAll);
             if (l2Offset == 0) {
                 continue;
             }
-            if ((l2Offset & (geometry.clusterSize() - 1)) != 0 || (l1Entry & TableLayout.L1_RESERVED_MASK) != 0) {
-                error("ERROR l2_offset=" + Long.toHexString(l2Offset) + ": Table is not cluster aligned; L1 entry corrupted");
+            if (!walked.add(l2Offset >>> clusterBits)) {
+                // Named twice by the same table: corrupt (the refcount comparison reports it); walked once.
+                references.add(l2Offset >>> clusterBits);
                 continue;
             }
-            if (!reference(l2Offset >>> clusterBits, 1, "L2 table")) {
-                continue;
-            }
-            if (activeTable) {
-                long rc = image.refcounts().get(l2Offset >>> clusterBits);
-                boolean copied = (l1Entry & L2Entry.COPIED) != 0;
-                if (copied != (rc == 1)) {
-                    error((fixAll ? "Repairing" : "ERROR") + " OFLAG_COPIED L2 cluster: l1_index=" + i + " l1_entry="
-                            + Long.toHexString(l1Entry) + " refcount=" + rc);
-                    if (fixAll) {
-                        image.l2Tables().setL1Copied(i, rc == 1);
-                        corruptionsFixed++;
-                    }
-                }
-            }
-            byte[] l2 = new byte[geometry.clusterSize()];
+            references.add(l2Offset >>> clusterBits);
             image.file().readBlocking(l2Offset, MemorySegment.ofArray(l2));
             for (int j = 0; j < geometry.l2Entries(); j++) {
                 long guestCluster = (long) i * geometry.l2Entries() + j;
@@ -242,6 +217,37 @@ public final class Qcow2Checker {
                 previousHost = checkEntry(guestCluster, e, activeTable, fixAll, previousHost);
             }
         }
+    }
+
+    /**
+     * The L2 table offset of L1 entry {@code i}, or 0 when it has none or cannot be walked (reported; with
+     * {@code repair} an entry whose table cannot exist is emptied: everything it maps reads as unallocated anyway).
+     */
+    private long validL2Offset(int i, long l1Entry, boolean repair) throws IOException {
+        long l2Offset = l1Entry & TableLayout.L1_OFFSET_MASK;
+        if (l1Entry == 0) {
+            return 0;
+        }
+        if ((l2Offset & (geometry.clusterSize() - 1)) != 0 || (l1Entry & TableLayout.L1_RESERVED_MASK) != 0) {
+            error("ERROR l2_offset=" + Long.toHexString(l2Offset) + ": Table is not cluster aligned; L1 entry corrupted");
+            return 0;
+        }
+        String problem = null;
+        if (l2Offset == 0) {
+            problem = "its L2 table would be the image header";
+        } else if ((l2Offset >>> clusterBits) >= fileClusters) {
+            problem = "its L2 table at offset 0x" + Long.toHexString(l2Offset) + " is beyond the end of the image file";
+        }
+        if (problem == null) {
+            return l2Offset;
+        }
+        error((repair ? "Repairing" : "ERROR") + " L1 entry " + i + " (0x" + Long.toHexString(l1Entry) + "): "
+                + problem + "; L1 entry corrupted");
+        if (repair) {
+            image.l2Tables().setL1Entry(i, 0);
+            corruptionsFixed++;
+        }
+        return 0;
     }
 
     private long checkEntry(long guestCluster, L2Entry e, boolean activeTable, boolean fixAll, long previousHost)
@@ -319,15 +325,116 @@ public final class Qcow2Checker {
                         : new L2Entry(image.header().version() >= 3 ? L2Entry.ZERO_FLAG : 0, 0);
                 image.setEntry(guestCluster, zeroed);
                 corruptionsFixed++;
-            } else if (activeTable) {
-                active.add(new ActiveEntry(guestCluster, e)); // its COPIED flag disagrees with refcount 0 too, as QEMU counts
             }
             return host;
         }
         references.add(cluster);
-        if (activeTable) {
-            active.add(new ActiveEntry(guestCluster, e));
-        }
         return host;
+    }
+
+    /**
+     * QEMU's OFLAG_COPIED check, once every reference is counted: in the active tables an L2 table or data cluster
+     * carries COPIED exactly when its refcount (after the increases this repair will make) is 1. Walks the active
+     * table a second time, through the image's L2 cache so that fixes made by the first walk are seen.
+     */
+    private void checkCopiedFlags(Mismatches increase, boolean fixAll) throws IOException {
+        if (externalData) {
+            return;
+        }
+        Refcounts refcounts = image.refcounts();
+        WalkedTables walked = new WalkedTables();
+        long l1Entries = Math.min(image.l2Tables().l1Size(), image.header().l1Size());
+        for (int i = 0; i < l1Entries; i++) {
+            long l1Entry = image.l2Tables().l1Entry(i);
+            long l2Offset = l1Entry & TableLayout.L1_OFFSET_MASK;
+            if (l2Offset == 0 || (l2Offset & (geometry.clusterSize() - 1)) != 0
+                    || (l1Entry & TableLayout.L1_RESERVED_MASK) != 0 || (l2Offset >>> clusterBits) >= fileClusters
+                    || !walked.add(l2Offset >>> clusterBits)) {
+                continue;
+            }
+            long tableCluster = l2Offset >>> clusterBits;
+            long tableRefcount = refcounts.get(tableCluster) + increase.deltaOf(tableCluster);
+            boolean tableCopied = (l1Entry & L2Entry.COPIED) != 0;
+            if (tableCopied != (tableRefcount == 1)) {
+                error((fixAll ? "Repairing" : "ERROR") + " OFLAG_COPIED L2 cluster: l1_index=" + i + " l1_entry="
+                        + Long.toHexString(l1Entry) + " refcount=" + tableRefcount);
+                if (fixAll) {
+                    image.l2Tables().setL1Entry(i, tableRefcount == 1 ? l1Entry | L2Entry.COPIED
+                            : l1Entry & ~L2Entry.COPIED);
+                    corruptionsFixed++;
+                }
+            }
+            for (int j = 0; j < geometry.l2Entries(); j++) {
+                long guestCluster = (long) i * geometry.l2Entries() + j;
+                L2Entry e = image.entry(guestCluster);
+                if (e.isCompressed() || !e.hasHostCluster(false) || (e.hostOffset() & (geometry.clusterSize() - 1)) != 0) {
+                    continue;
+                }
+                long host = e.hostOffset() >>> clusterBits;
+                long rc = refcounts.get(host) + increase.deltaOf(host);
+                if (e.isCopied() != (rc == 1)) {
+                    error((fixAll ? "Repairing" : "ERROR") + " OFLAG_COPIED data cluster: l2_entry="
+                            + Long.toHexString(e.word()) + " refcount=" + rc);
+                    if (fixAll) {
+                        long word = rc == 1 ? e.word() | L2Entry.COPIED : e.word() & ~L2Entry.COPIED;
+                        image.setEntry(guestCluster, e.withWord(word));
+                        corruptionsFixed++;
+                    }
+                }
+            }
+        }
+    }
+
+    /** The L2 tables one L1 table has named so far: a bitmap over the file's clusters, in pages. */
+    private static final class WalkedTables {
+        private static final int PAGE_BITS = 18;
+        private final java.util.Map<Long, long[]> pages = new java.util.HashMap<>();
+
+        /** Adds a cluster; false if it was there already. */
+        boolean add(long cluster) {
+            long[] page = pages.computeIfAbsent(cluster >>> PAGE_BITS, p -> new long[(1 << PAGE_BITS) / 64]);
+            int bit = (int) (cluster & ((1 << PAGE_BITS) - 1));
+            long mask = 1L << (bit & 63);
+            if ((page[bit >>> 6] & mask) != 0) {
+                return false;
+            }
+            page[bit >>> 6] |= mask;
+            return true;
+        }
+    }
+
+    /** Refcount changes to make, in ascending cluster order (the comparison visits clusters in order). */
+    private static final class Mismatches {
+        private long[] clusters = new long[16];
+        private long[] deltas = new long[16];
+        private int size;
+
+        void add(long cluster, long delta) {
+            if (size == clusters.length) {
+                clusters = Arrays.copyOf(clusters, size * 2);
+                deltas = Arrays.copyOf(deltas, size * 2);
+            }
+            clusters[size] = cluster;
+            deltas[size] = delta;
+            size++;
+        }
+
+        int size() {
+            return size;
+        }
+
+        long cluster(int i) {
+            return clusters[i];
+        }
+
+        long delta(int i) {
+            return deltas[i];
+        }
+
+        /** The change planned for {@code cluster}, 0 if none. */
+        long deltaOf(long cluster) {
+            int i = Arrays.binarySearch(clusters, 0, size, cluster);
+            return i >= 0 ? deltas[i] : 0;
+        }
     }
 }

@@ -182,9 +182,11 @@ public record Qcow2Header(
         if (refcountOrder < 0 || refcountOrder > 6) {
             throw ImageFormatException.field("refcount_order", refcountOrder, "0..6 (1 to 64 bit refcounts)");
         }
-        requireTable("l1_table_offset", l1Offset, l1Size * 8, MAX_L1_BYTES, clusterSize, fileSize);
+        // The L1 and refcount tables may lie beyond the end of the file, as QEMU allows: such an image opens
+        // read-only (they read as zeros) so that it can be inspected and checked; see tableBeyondEnd.
+        requireTable("l1_table_offset", l1Offset, l1Size * 8, MAX_L1_BYTES, clusterSize, Long.MAX_VALUE);
         requireTable("refcount_table_offset", refcountTableOffset, refcountTableClusters * clusterSize,
-                MAX_REFCOUNT_TABLE_BYTES, clusterSize, fileSize);
+                MAX_REFCOUNT_TABLE_BYTES, clusterSize, Long.MAX_VALUE);
         if (refcountTableClusters == 0) {
             throw ImageFormatException.field("refcount_table_clusters", 0, "at least 1");
         }
@@ -293,6 +295,23 @@ public record Qcow2Header(
                 refcountTableOffset, (int) refcountTableClusters, (int) nbSnapshots, snapshotsOffset, incompatible,
                 compatible, autoclear, refcountOrder, headerLength, compressionType, extra, backing, backingFormat,
                 dataFile, table, preserved);
+    }
+
+    /**
+     * The first of the active L1 table and the refcount table that does not lie wholly inside a file of
+     * {@code fileSize} bytes, described for an error message; null when both do. Such an image can be read (the
+     * missing part reads as zeros) but not written: a write would extend the file to wherever the header points.
+     */
+    public String tableBeyondEnd(long fileSize) {
+        if (l1Size > 0 && (l1TableOffset > fileSize || l1Size * 8L > fileSize - l1TableOffset)) {
+            return "l1_table_offset 0x" + Long.toHexString(l1TableOffset) + " (+" + l1Size * 8L + " bytes)";
+        }
+        long refcountBytes = (long) refcountTableClusters << clusterBits;
+        if (refcountTableOffset > fileSize || refcountBytes > fileSize - refcountTableOffset) {
+            return "refcount_table_offset 0x" + Long.toHexString(refcountTableOffset) + " (+" + refcountBytes
+                    + " bytes)";
+        }
+        return null;
     }
 
     private static void requireTable(String field, long offset, long bytes, long maxBytes, int clusterSize,

@@ -102,6 +102,11 @@ public final class Qcow2Image implements HeaderWriter {
                 throw new CorruptImageException("Image is corrupt; cannot be opened read/write (run 'jblk check -r all "
                         + path + "' to repair it)");
             }
+            String beyondEnd = header.tableBeyondEnd(fileSize);
+            if (beyondEnd != null && writable) {
+                throw new ImageFormatException(beyondEnd + " reaches beyond the end of the file (" + fileSize
+                        + " bytes): the image can only be opened read-only (info, check, map)");
+            }
             ClusterGeometry geometry = header.geometry();
             if (header.hasExternalDataFile()) {
                 Path dataPath = options.confinement().check(path, "data file", resolve(path, header.dataFile()));
@@ -110,12 +115,12 @@ public final class Qcow2Image implements HeaderWriter {
             MetadataClusters metadata = new MetadataClusters(clusterBits);
             metadata.add(0, 1, MetadataClusters.Kind.HEADER);
 
-            long[] l1 = readTable(file, header.l1TableOffset(), header.l1Size());
-            metadata.add(header.l1TableOffset() >>> clusterBits, clusters(header.l1Size() * 8L, clusterBits),
+            long[] l1 = readTable(file, header.l1TableOffset(), header.l1Size(), fileSize);
+            metadata.add(header.l1TableOffset() >>> clusterBits, clusters(l1.length * 8L, clusterBits),
                     MetadataClusters.Kind.ACTIVE_L1);
             int refTableEntries = (header.refcountTableClusters() << clusterBits) / 8;
-            long[] refTable = readTable(file, header.refcountTableOffset(), refTableEntries);
-            metadata.add(header.refcountTableOffset() >>> clusterBits, header.refcountTableClusters(),
+            long[] refTable = readTable(file, header.refcountTableOffset(), refTableEntries, fileSize);
+            metadata.add(header.refcountTableOffset() >>> clusterBits, clusters(refTable.length * 8L, clusterBits),
                     MetadataClusters.Kind.REFCOUNT_TABLE);
             for (long e : refTable) {
                 long off = e & TableLayout.REFTABLE_OFFSET_MASK;
@@ -195,6 +200,14 @@ public final class Qcow2Image implements HeaderWriter {
     private static long sizeOption(OpenOptions options, String name, long fallback)
             throws io.jblk.api.InvalidOptionException {
         return OptionSizes.parse(name, options.formatOption(name, null), fallback);
+    }
+
+    /**
+     * The entries of a table that lie inside the file (a read-only image's table may reach beyond its end, where
+     * every entry reads as 0): memory follows the file, not the entry count the header claims.
+     */
+    private static long[] readTable(HostFile file, long offset, int entries, long fileSize) throws IOException {
+        return readTable(file, offset, (int) Math.min(entries, offset < fileSize ? (fileSize - offset) / 8 : 0));
     }
 
     private static long[] readTable(HostFile file, long offset, int entries) throws IOException {

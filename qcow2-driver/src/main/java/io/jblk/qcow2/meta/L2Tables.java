@@ -202,9 +202,12 @@ public final class L2Tables {
         return freed;
     }
 
-    /** Repair: sets or clears the COPIED flag of L1 entry {@code i} on disk. */
-    public void setL1Copied(int i, boolean copied) throws IOException {
-        writeL1Entry(i, copied ? l1[i] | L2Entry.COPIED : l1[i] & ~L2Entry.COPIED);
+    /**
+     * Repair: rewrites L1 entry {@code i} on disk (its COPIED flag set or cleared, or the entry emptied when its L2
+     * table cannot exist), durably.
+     */
+    public void setL1Entry(int i, long value) throws IOException {
+        writeL1Entry(i, value);
         file.flushBlocking();
     }
 

@@ -67,9 +67,14 @@ public final class Refcounts {
         return tableClusters;
     }
 
-    /** Refcount table entries (block offsets, 0 = none). */
-    public long[] tableEntries() {
-        return table.clone();
+    /** Entries of the refcount table held in memory (block offsets, 0 = none). */
+    public int tableLength() {
+        return table.length;
+    }
+
+    /** Refcount table entry {@code t} ({@code < tableLength()}). */
+    public long tableEntry(int t) {
+        return table[t];
     }
 
     /** Number of clusters the current table can describe. */
