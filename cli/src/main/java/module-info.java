@@ -12,4 +12,6 @@ module io.jblk.cli {
     requires jdk.unsupported; // sun.misc.Signal: serve exits 0 on SIGTERM/SIGINT/SIGHUP, as qemu-nbd
     uses io.jblk.api.BlockDriver;
     opens io.jblk.cli to info.picocli;
+    // Main.run(out, err, args): the command in-process (the tests' resource-bound sweep runs it in a small heap).
+    exports io.jblk.cli;
 }

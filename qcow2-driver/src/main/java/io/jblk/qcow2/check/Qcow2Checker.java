@@ -39,9 +39,11 @@ public final class Qcow2Checker {
     private final ClusterGeometry geometry;
     private final int clusterBits;
     private final boolean externalData;
-    private final List<String> messages = new ArrayList<>();
+    private final Messages messages = new Messages();
     private final ClusterRanges l1Tables = new ClusterRanges();
     private ReferenceCounts references;
+    /** One L2 table at a time, read into the same buffer. */
+    private byte[] l2;
     private long fileSize;
     private long fileClusters;
     private long corruptions;
@@ -65,13 +67,25 @@ public final class Qcow2Checker {
         fileSize = image.file().size();
         fileClusters = (fileSize + geometry.clusterSize() - 1) >>> clusterBits;
         references = new ReferenceCounts(fileClusters);
+        l2 = new byte[geometry.clusterSize()];
         Qcow2Header header = image.header();
         reference(0, 1, "header");
         walkTable(header.l1TableOffset(), header.l1Size(), "active L1 table", true, fixAll);
         Refcounts refcounts = image.refcounts();
         reference(refcounts.tableOffset() >>> clusterBits, refcounts.tableClusters(), "refcount table");
         for (int t = 0; t < refcounts.tableLength(); t++) {
-            long block = refcounts.tableEntry(t) & TableLayout.REFTABLE_OFFSET_MASK;
+            long entry = refcounts.tableEntry(t);
+            long block = entry & TableLayout.REFTABLE_OFFSET_MASK;
+            if ((entry & TableLayout.REFTABLE_RESERVED_MASK) != 0) {
+                // Like QEMU: the block such an entry names is not counted (it shows as leaked).
+                boolean fixable = fixAll && block == 0;
+                error((fixable ? "Repairing" : "ERROR") + " refcount table entry " + t + " has reserved bits set");
+                if (fixable) {
+                    refcounts.setTableEntry(t, 0);
+                    corruptionsFixed++;
+                }
+                continue;
+            }
             if (block == 0) {
                 continue;
             }
@@ -86,8 +100,15 @@ public final class Qcow2Checker {
             List<Snapshot> snapshots = image.snapshots();
             for (int i = 0; i < snapshots.size(); i++) {
                 Snapshot s = snapshots.get(i);
+                if (s.isIncomplete(header.version())) {
+                    error("ERROR snapshot table entry " + i + " is incomplete");
+                }
                 walkTable(s.l1TableOffset(), s.l1Size(), "snapshot " + s.id() + " L1 table", false, false);
             }
+        } else if (header.snapshotsOffset() < 0 || (header.snapshotsOffset() & (geometry.clusterSize() - 1)) != 0) {
+            // QEMU validates the offset even when there are no snapshots, and fails the check (not the open).
+            messages.failure("ERROR snapshot table offset invalid");
+            return failed(header);
         }
 
         // Compare references with refcounts, cluster by cluster of the file.
@@ -124,10 +145,8 @@ public final class Qcow2Checker {
         long totalClusters = (header.size() + geometry.clusterSize() - 1) >>> clusterBits;
         if (repair == Repair.LEAKS && needsRebuild) {
             // Like QEMU: a referenced cluster with refcount 0 means the refcounts cannot be trusted for freeing.
-            messages.add("ERROR need to rebuild refcount structures");
-            return new CheckResult(corruptions, leaks, checkErrors + 1, corruptionsFixed, 0,
-                    (highestInUse + 1) << clusterBits, totalClusters, allocatedClusters, fragmentedClusters,
-                    compressedClusters, messages);
+            messages.failure("ERROR need to rebuild refcount structures");
+            return failed(header);
         }
         checkCopiedFlags(increase, fixAll);
         if (fixAll || fixLeaks) {
@@ -157,7 +176,14 @@ public final class Qcow2Checker {
         }
         return new CheckResult(remainingCorruptions, remainingLeaks, checkErrors, corruptionsFixed, leaksFixed,
                 (highestInUse + 1) << clusterBits, totalClusters, allocatedClusters, fragmentedClusters,
-                compressedClusters, messages);
+                compressedClusters, messages.list());
+    }
+
+    /** A check that could not complete: what was found so far, and one check error (the last message says why). */
+    private CheckResult failed(Qcow2Header header) {
+        long totalClusters = (header.size() + geometry.clusterSize() - 1) >>> clusterBits;
+        return new CheckResult(corruptions, 0, checkErrors + 1, corruptionsFixed, 0, 0, totalClusters,
+                allocatedClusters, fragmentedClusters, compressedClusters, messages.list());
     }
 
     private void error(String message) {
@@ -198,7 +224,6 @@ public final class Qcow2Checker {
         TableWindow l1 = new TableWindow(image.file(), l1Offset, l1Size, geometry.clusterSize(), fileSize);
         WalkedTables walked = new WalkedTables();
         long previousHost = -1;
-        byte[] l2 = new byte[geometry.clusterSize()];
         for (int i = 0; i < l1.entriesInFile(); i++) {
             long l2Offset = validL2Offset(i, l1.word(i), activeTable && fixAll);
             if (l2Offset == 0) {
@@ -382,6 +407,41 @@ public final class Qcow2Checker {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * The per-problem lines, at most {@link #KEPT} of them (the counts stay exact): a damaged table names a problem
+     * per entry, and a file of millions of entries must not become millions of strings in memory.
+     */
+    private static final class Messages {
+        static final int KEPT = 1000;
+        private final List<String> kept = new ArrayList<>();
+        private long dropped;
+        private String reason;
+
+        void add(String message) {
+            if (kept.size() < KEPT) {
+                kept.add(message);
+            } else {
+                dropped++;
+            }
+        }
+
+        /** Why the check could not complete: always listed, last. */
+        void failure(String message) {
+            reason = message;
+        }
+
+        List<String> list() {
+            List<String> all = new ArrayList<>(kept);
+            if (dropped > 0) {
+                all.add("(" + dropped + " more problems found; only the first " + KEPT + " are listed)");
+            }
+            if (reason != null) {
+                all.add(reason);
+            }
+            return all;
         }
     }
 

@@ -12,10 +12,18 @@ import java.util.List;
  * their clusters are shared with the active image) but does not create or apply them.
  */
 public record Snapshot(long l1TableOffset, int l1Size, String id, String name, long dateSeconds,
-                       long dateNanoseconds, long vmClockNanoseconds, long vmStateSize, long diskSize, long icount) {
+                       long dateNanoseconds, long vmClockNanoseconds, long vmStateSize, long diskSize, long icount,
+                       int extraDataSize) {
     /** QEMU's limit on the sum of snapshot table entry sizes. */
     public static final long MAX_TABLE_BYTES = 64L << 20;
+    /** Extra data every version 3 entry must have: vm_state_size_large and disk_size. */
+    public static final int V3_EXTRA_DATA = 16;
     private static final int FIXED_PART = 40;
+
+    /** A version 3 entry without the extra data version 3 requires (QEMU's check: "entry is incomplete"). */
+    public boolean isIncomplete(int version) {
+        return version >= 3 && extraDataSize < V3_EXTRA_DATA;
+    }
 
     /** Parses {@code count} entries from the table bytes, validating every offset against the image. */
     public static List<Snapshot> parseTable(byte[] table, int count, int clusterBits, long fileSize, long imageSize)
@@ -63,7 +71,8 @@ public record Snapshot(long l1TableOffset, int l1Size, String id, String name, l
             int strings = (int) (extra + extraSize);
             String id = new String(table, strings, idLength, StandardCharsets.UTF_8);
             String name = new String(table, strings + idLength, nameLength, StandardCharsets.UTF_8);
-            out.add(new Snapshot(l1Offset, (int) l1Size, id, name, seconds, nanos, vmClock, vmState, diskSize, icount));
+            out.add(new Snapshot(l1Offset, (int) l1Size, id, name, seconds, nanos, vmClock, vmState, diskSize, icount,
+                    (int) extraSize));
             at = (int) ((entryEnd + 7) & ~7L);
         }
         return out;

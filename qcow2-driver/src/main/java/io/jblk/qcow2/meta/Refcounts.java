@@ -194,6 +194,12 @@ public final class Refcounts {
         metadata.add(blockCluster, 1, MetadataClusters.Kind.REFCOUNT_BLOCK);
     }
 
+    /** Repair: rewrites refcount table entry {@code t} on disk (an entry without a block, cleared), durably. */
+    public void setTableEntry(int t, long value) throws IOException {
+        writeTableEntry(t, value);
+        file.flushBlocking();
+    }
+
     private void writeTableEntry(long t, long blockOffset) throws IOException {
         byte[] word = new byte[8];
         TableLayout.setWord(word, 0, blockOffset);
