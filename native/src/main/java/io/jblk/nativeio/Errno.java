@@ -34,12 +34,19 @@ final class Errno {
         def(28, "ENOSPC", "No space left on device");
         def(29, "ESPIPE", "Illegal seek");
         def(30, "EROFS", "Read-only file system");
+        def(32, "EPIPE", "Broken pipe");
         def(36, "ENAMETOOLONG", "File name too long");
         def(38, "ENOSYS", "Function not implemented");
         def(40, "ELOOP", "Too many levels of symbolic links");
         def(61, "ENODATA", "No data available");
         def(75, "EOVERFLOW", "Value too large for defined data type");
+        def(88, "ENOTSOCK", "Socket operation on non-socket");
         def(95, "EOPNOTSUPP", "Operation not supported");
+        def(98, "EADDRINUSE", "Address already in use");
+        def(103, "ECONNABORTED", "Software caused connection abort");
+        def(104, "ECONNRESET", "Connection reset by peer");
+        def(107, "ENOTCONN", "Transport endpoint is not connected");
+        def(111, "ECONNREFUSED", "Connection refused");
         def(122, "EDQUOT", "Disk quota exceeded");
         def(125, "ECANCELED", "Operation canceled");
     }

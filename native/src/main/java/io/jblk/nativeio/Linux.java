@@ -147,8 +147,9 @@ final class Linux {
     private static final MethodHandle MH$syscall6 = link("syscall", FunctionDescriptor.of(JAVA_LONG,
             JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), 1);
 
+    /** Binds the libc function {@code name}, capturing errno; also used by {@link LinuxIpc}. */
     @SuppressWarnings("restricted")
-    private static MethodHandle link(String name, FunctionDescriptor descriptor, int firstVariadic) {
+    static MethodHandle link(String name, FunctionDescriptor descriptor, int firstVariadic) {
         MemorySegment symbol = LIBC.find(name).orElseThrow(
                 () -> new UnsupportedOperationException("libc has no symbol " + name));
         Linker.Option capture = Linker.Option.captureCallState("errno");
@@ -162,16 +163,16 @@ final class Linux {
         return arch.equals("aarch64") || arch.equals("arm64");
     }
 
-    private static MemorySegment state() {
+    static MemorySegment state() {
         return CAPTURE_STATE.get();
     }
 
-    private static long check(long result, MemorySegment state) {
+    static long check(long result, MemorySegment state) {
         return result == -1 ? -(int) ERRNO.get(state, 0L) : result;
     }
 
     /** Rethrows a failure of the call mechanism itself (never a syscall error). */
-    private static AssertionError linkFailure(Throwable t) {
+    static AssertionError linkFailure(Throwable t) {
         return new AssertionError("native call failed unexpectedly", t);
     }
 

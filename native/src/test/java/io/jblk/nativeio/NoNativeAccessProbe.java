@@ -18,5 +18,17 @@ public final class NoNativeAccessProbe {
         } catch (java.io.IOException e) {
             System.out.println("threads=refused " + e.getMessage());
         }
+        try {
+            EventFd.create().close();
+            System.out.println("eventfd=created");
+        } catch (java.io.IOException e) {
+            System.out.println("eventfd=refused " + e.getMessage());
+        }
+        try {
+            UnixListener.bind(Path.of(args[0] + ".sock")).close();
+            System.out.println("listener=bound");
+        } catch (java.io.IOException e) {
+            System.out.println("listener=refused " + e.getMessage());
+        }
     }
 }

@@ -12,7 +12,10 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The last fallback: a JVM that denies native access still opens files, through FileChannel, and says why. */
+/**
+ * The last fallback: a JVM that denies native access still opens files, through FileChannel, and says why; the
+ * socket and eventfd classes refuse with the same reason.
+ */
 class NoNativeAccessTest {
     @TempDir
     Path dir;
@@ -29,6 +32,9 @@ class NoNativeAccessTest {
         assertTrue(out.contains("engine=filechannel"), out);
         assertTrue(out.contains("--enable-native-access=ALL-UNNAMED"), out);
         assertTrue(out.contains("threads=refused"), out);
+        // the descriptor-passing classes are fenced the same way: a typed refusal naming the grant, no crash
+        assertTrue(out.contains("eventfd=refused native access is not enabled"), out);
+        assertTrue(out.contains("listener=refused native access is not enabled"), out);
         assertTrue(new File(dir.resolve("f").toString()).exists());
     }
 }
