@@ -34,6 +34,7 @@ final class LinuxIpc {
     static final int SOL_SOCKET = 1;
     static final int SCM_RIGHTS = 1;
     static final int SHUT_RD = 0;
+    static final int SHUT_WR = 1;
     static final int SHUT_RDWR = 2;
 
     // recvmsg/sendmsg flags.

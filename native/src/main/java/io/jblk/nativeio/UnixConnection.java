@@ -205,6 +205,13 @@ public final class UnixConnection implements AutoCloseable {
         }
     }
 
+    /** Half-close: the peer reads end of stream after everything sent so far; receiving goes on. */
+    public void shutdownOutput() {
+        if (fd.isOpen()) {
+            LinuxIpc.shutdown(fd.value(), LinuxIpc.SHUT_WR);
+        }
+    }
+
     @Override
     public void close() throws IOException {
         fd.close();

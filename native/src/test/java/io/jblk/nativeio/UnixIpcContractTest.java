@@ -191,6 +191,20 @@ class UnixIpcContractTest {
     }
 
     @Test
+    void halfCloseDeliversWhatWasSentThenEndOfStreamAndKeepsReceiving() throws Exception {
+        UnixConnection[] ends = UnixConnection.pair();
+        try (UnixConnection a = ends[0]; UnixConnection b = ends[1]; Arena arena = Arena.ofConfined()) {
+            a.send(new byte[] {1, 2, 3});
+            a.shutdownOutput();
+            MemorySegment buf = arena.allocate(16);
+            assertEquals(3, b.receive(buf, 0).bytes());
+            assertEquals(0, b.receive(buf, 0).bytes(), "then end of stream");
+            b.send(new byte[] {9});
+            assertEquals(1, a.receive(buf, 0).bytes(), "the other direction still works");
+        }
+    }
+
+    @Test
     void shutdownWakesABlockedReceiver() throws Exception {
         UnixConnection[] ends = UnixConnection.pair();
         try (UnixConnection a = ends[0]; UnixConnection b = ends[1]) {
