@@ -19,8 +19,10 @@ import static io.jblk.bridge.VirtioBlkRequest.S_UNSUPP;
  *
  * <p>The future yields the number of bytes written into the request's device-writable data; it fails with
  * {@link BlkRequestException} for a refused request and with the driver's exception for an I/O error.
+ *
+ * <p>Transport-independent: the virtio-mmio device and the vhost-user back-end both run their requests through it.
  */
-final class BlkRequestExecutor {
+public final class BlkRequestExecutor {
     static final int SEGMENT_SIZE = 16;
     static final int WZ_UNMAP = 1;
     static final int SERIAL_LENGTH = 20;
@@ -32,7 +34,8 @@ final class BlkRequestExecutor {
     private final int alignment;
     private final long chunk;
 
-    BlkRequestExecutor(BlockDevice device, VirtioBlkConfig config, byte[] serial, long negotiatedFeatures) {
+    /** Executes requests on {@code device} for a driver that negotiated {@code negotiatedFeatures}. */
+    public BlkRequestExecutor(BlockDevice device, VirtioBlkConfig config, byte[] serial, long negotiatedFeatures) {
         this.device = device;
         this.config = config;
         this.serial = serial.clone();
@@ -42,7 +45,7 @@ final class BlkRequestExecutor {
         this.chunk = Math.max(alignment, max / alignment * alignment);
     }
 
-    CompletableFuture<Integer> execute(VirtioBlkRequest r) {
+    public CompletableFuture<Integer> execute(VirtioBlkRequest r) {
         try {
             return switch (r.type()) {
                 case VirtioBlkRequest.T_IN -> read(r);

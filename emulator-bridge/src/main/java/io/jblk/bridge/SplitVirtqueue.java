@@ -133,6 +133,29 @@ public final class SplitVirtqueue {
         return (avail.get(GuestMemory.U16, 0) & AVAIL_F_NO_INTERRUPT) == 0;
     }
 
+    /**
+     * Continues a ring the driver set up earlier (a vhost-user back-end taking over a running queue): the device
+     * next consumes avail index {@code nextAvail} (the front-end's vring base) and adds used elements after the used
+     * index the guest already sees.
+     */
+    public void resume(int nextAvail) {
+        lastAvail = nextAvail & 0xFFFF;
+        int used = Short.toUnsignedInt(this.used.get(GuestMemory.U16, 2));
+        usedIdx = used;
+        publishedUsed = used;
+        signalledUsed = used;
+    }
+
+    /** The next avail index the device will consume (the "vring base" a vhost-user front-end asks for). */
+    public int nextAvailIndex() {
+        return lastAvail;
+    }
+
+    /** The used index published to the guest. */
+    public int usedIndex() {
+        return publishedUsed;
+    }
+
     /** The spec's {@code vring_need_event}: has {@code newIdx} moved past {@code event} since {@code oldIdx}? */
     public static boolean needEvent(int event, int newIdx, int oldIdx) {
         return ((newIdx - event - 1) & 0xFFFF) < ((newIdx - oldIdx) & 0xFFFF);

@@ -1,16 +1,238 @@
 package io.jblk.vhost;
 
+import io.jblk.bridge.BlkRequestException;
+import io.jblk.bridge.BlkRequestExecutor;
+import io.jblk.bridge.ChainWalker;
+import io.jblk.bridge.DescriptorChainException;
+import io.jblk.bridge.SplitVirtqueue;
+import io.jblk.bridge.VirtioBlkFeatures;
+import io.jblk.bridge.VirtioBlkRequest;
+import io.jblk.bridge.VirtqueueException;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
 /**
- * The vhost-user rings' data path over the emulator bridge's split virtqueue, chain walker and request executor.
- * Wired once the bridge exposes them to other transports (issue 15); until then starting a ring is refused.
+ * One running vhost-user vring over the emulator bridge's shared virtqueue code: {@link SplitVirtqueue} (resumed at
+ * the front-end's vring base), {@link ChainWalker} and {@link VirtioBlkRequest} for validation and framing, and
+ * {@link BlkRequestExecutor} for the block device. What is the transport's own: the worker's kick loop, publishing
+ * completions with the call eventfd, the in-flight log, and stopping with a drain.
+ *
+ * <p>Completions arrive on the block driver's threads in any order; whichever thread finds the queue idle publishes
+ * everything completed so far (one used-index update and at most one call per batch). {@link #stop()} waits until
+ * every request taken from the ring is published, so GET_VRING_BASE's answer and the used ring agree.
  */
-final class BridgeQueueProcessor {
-    private BridgeQueueProcessor() {
+final class BridgeQueueProcessor implements QueueProcessor {
+    private static final System.Logger LOG = System.getLogger("io.jblk.vhost");
+    /** Guest errors logged at WARNING per ring; later ones go to DEBUG (a hostile guest cannot flood the log). */
+    private static final int VERBOSE_ERRORS = 32;
+
+    private record Completion(int head, MemorySegment statusByte, int status, int written) {
     }
 
+    private final int index;
+    private final SplitVirtqueue ring;
+    private final ChainWalker walker;
+    private final BlkRequestExecutor executor;
+    private final InflightLog inflight;
+    private final Runnable call;
+    private final Consumer<String> broken;
+    private final ConcurrentLinkedQueue<Completion> done = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger wip = new AtomicInteger();
+    private final Object idle = new Object();
+    private int inFlight; // guarded by idle
+    private final AtomicLong guestErrors = new AtomicLong();
+    private volatile boolean failed;
+
+    private BridgeQueueProcessor(int index, SplitVirtqueue ring, ChainWalker walker, BlkRequestExecutor executor,
+                                 InflightLog inflight, Runnable call, Consumer<String> broken) {
+        this.index = index;
+        this.ring = ring;
+        this.walker = walker;
+        this.executor = executor;
+        this.inflight = inflight;
+        this.call = call;
+        this.broken = broken;
+    }
+
+    /** The factory the server uses: rings over {@code backend}'s device, with its in-flight log when one is set. */
     static QueueProcessor.Factory factory(BlkBackend backend) {
-        return (queue, memory, size, desc, avail, used, base, features, call, broken) -> {
-            throw new IllegalArgumentException("the vhost-user data path is not wired to the emulator bridge yet");
+        return (queue, memory, size, desc, avail, used, base, features, inflightLog, call, broken) -> {
+            SplitVirtqueue ring;
+            try {
+                ring = new SplitVirtqueue(memory.guestMemory(), size, desc, avail, used,
+                        VirtioBlkFeatures.has(features, VirtioBlkFeatures.RING_EVENT_IDX));
+            } catch (VirtqueueException e) {
+                throw new IllegalArgumentException(e.getMessage());
+            }
+            ring.resume(base);
+            int[] resubmit = inflightLog == null ? new int[0] : inflightLog.recover(ring.usedIndex(), size);
+            if (inflightLog != null) {
+                // Everything taken from the ring is either in the used ring or still in flight (libvhost-user's
+                // rule): after a back-end died, the front-end's base is its used index, and the requests in
+                // flight sit right after it in the avail ring; they are resubmitted, not taken twice.
+                ring.resume(ring.usedIndex() + resubmit.length);
+            }
+            ChainWalker walker = new ChainWalker(memory.guestMemory(),
+                    VirtioBlkFeatures.has(features, VirtioBlkFeatures.RING_INDIRECT_DESC));
+            BlkRequestExecutor executor = new BlkRequestExecutor(backend.device(), backend.config(),
+                    backend.serial(), features);
+            BridgeQueueProcessor p = new BridgeQueueProcessor(queue, ring, walker, executor, inflightLog, call,
+                    broken);
+            p.resubmit(resubmit);
+            return p;
         };
+    }
+
+    /** Requests a previous back-end took from the ring and did not complete (INFLIGHT_SHMFD) run again first. */
+    private void resubmit(int[] heads) {
+        if (heads.length > 0) {
+            LOG.log(System.Logger.Level.INFO, "vring {0}: resubmitting {1} requests left in flight by the previous"
+                    + " back-end", index, heads.length);
+        }
+        for (int head : heads) {
+            begin();
+            start(head);
+        }
+    }
+
+    @Override
+    public void process() {
+        if (failed) {
+            return;
+        }
+        boolean owner = wip.getAndIncrement() == 0; // completions during the walk wait: one batch, one call
+        try {
+            while (true) {
+                int head;
+                while ((head = ring.nextAvailable()) >= 0) {
+                    begin();
+                    if (inflight != null) {
+                        inflight.fetched(head);
+                    }
+                    start(head);
+                }
+                ring.enableNotifications();
+                if (!ring.hasAvailable()) {
+                    break;
+                }
+            }
+        } catch (VirtqueueException e) {
+            failed = true;
+            broken.accept(e.getMessage());
+        } finally {
+            if (owner) {
+                drain(1);
+            }
+        }
+    }
+
+    private void begin() {
+        synchronized (idle) {
+            inFlight++;
+        }
+    }
+
+    private void start(int head) {
+        try {
+            VirtioBlkRequest request = VirtioBlkRequest.frame(walker.walk(ring.descriptorTable(), ring.size(), head));
+            executor.execute(request).whenComplete((written, error) -> {
+                if (error == null) {
+                    complete(new Completion(head, request.status(), VirtioBlkRequest.S_OK, written));
+                } else {
+                    Throwable cause = error instanceof CompletionException && error.getCause() != null
+                            ? error.getCause() : error;
+                    int status = cause instanceof BlkRequestException b ? b.status() : VirtioBlkRequest.S_IOERR;
+                    guestError(head, cause.toString());
+                    complete(new Completion(head, request.status(), status, 0));
+                }
+            });
+        } catch (DescriptorChainException e) {
+            guestError(head, e.getMessage());
+            MemorySegment last = e.statusByte();
+            complete(new Completion(head, last == null ? null : last.asSlice(last.byteSize() - 1, 1),
+                    VirtioBlkRequest.S_IOERR, 0));
+        } catch (BlkRequestException e) {
+            guestError(head, e.getMessage());
+            complete(new Completion(head, e.statusByte(), e.status(), 0));
+        } catch (RuntimeException e) {
+            // A bug here must cost one request, not the back-end, and must not stay counted in flight.
+            LOG.log(System.Logger.Level.ERROR, "vring " + index + " head " + head + ": internal error", e);
+            complete(new Completion(head, null, VirtioBlkRequest.S_IOERR, 0));
+        }
+    }
+
+    private void guestError(int head, String what) {
+        long n = guestErrors.incrementAndGet();
+        System.Logger.Level level = n <= VERBOSE_ERRORS ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG;
+        LOG.log(level, "vring {0} head {1}: {2}", index, head, what);
+    }
+
+    private void complete(Completion c) {
+        done.add(c);
+        if (wip.getAndIncrement() == 0) {
+            drain(1);
+        }
+    }
+
+    private void drain(int missed) {
+        boolean signal = false;
+        int published = 0;
+        do {
+            synchronized (this) {
+                Completion c;
+                while ((c = done.poll()) != null) {
+                    if (c.statusByte() != null) {
+                        c.statusByte().set(ValueLayout.JAVA_BYTE, 0, (byte) c.status());
+                    }
+                    ring.addUsed(c.head(), c.written() + (c.statusByte() != null ? 1 : 0));
+                    if (inflight != null) {
+                        inflight.completed(c.head());
+                    }
+                    published++;
+                }
+                if (ring.publishUsed()) {
+                    signal = true;
+                }
+                if (inflight != null) {
+                    inflight.published(ring.usedIndex());
+                }
+            }
+            missed = wip.addAndGet(-missed);
+        } while (missed != 0);
+        if (signal) {
+            call.run();
+        }
+        if (published > 0) {
+            synchronized (idle) {
+                inFlight -= published;
+                if (inFlight == 0) {
+                    idle.notifyAll();
+                }
+            }
+        }
+    }
+
+    @Override
+    public int stop() {
+        boolean interrupted = false;
+        synchronized (idle) {
+            while (inFlight > 0) {
+                try {
+                    idle.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true; // must finish: returning early would let I/O land in memory being unmapped
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        return ring.nextAvailIndex();
     }
 }

@@ -98,15 +98,15 @@ final class MessageChannel {
         return true;
     }
 
-    /** Sends a reply to {@code request} with {@code payload}. */
-    void reply(Message request, byte[] payload) throws IOException {
+    /** Sends a reply to {@code request} with {@code payload} and {@code fds} (duplicated into the front-end). */
+    void reply(Message request, byte[] payload, NativeFd... fds) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment m = arena.allocate(VhostUserProtocol.HEADER_SIZE + payload.length);
             m.set(Message.U32, 0, request.request());
             m.set(Message.U32, 4, VhostUserProtocol.VERSION | VhostUserProtocol.FLAG_REPLY);
             m.set(Message.U32, 8, payload.length);
             MemorySegment.copy(payload, 0, m, ValueLayout.JAVA_BYTE, VhostUserProtocol.HEADER_SIZE, payload.length);
-            connection.send(m);
+            connection.send(m, fds);
         }
     }
 

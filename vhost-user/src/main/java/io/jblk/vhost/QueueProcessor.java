@@ -25,11 +25,13 @@ interface QueueProcessor {
          *
          * @param base     the avail index to continue from (SET_VRING_BASE)
          * @param features the negotiated virtio features (EVENT_IDX, INDIRECT_DESC, ...)
+         * @param inflight the ring's in-flight log (INFLIGHT_SHMFD), or null
          * @param call     signals the guest (the ring's call eventfd)
          * @param broken   told once if the ring becomes unusable (bad avail index): the session stops it
          * @throws IllegalArgumentException when the geometry does not fit guest memory, with the reason
          */
         QueueProcessor start(int queue, MemoryTable memory, int size, long desc, long avail, long used, int base,
-                             long features, Runnable call, java.util.function.Consumer<String> broken);
+                             long features, InflightLog inflight, Runnable call,
+                             java.util.function.Consumer<String> broken);
     }
 }

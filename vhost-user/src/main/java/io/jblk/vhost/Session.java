@@ -1,7 +1,9 @@
 package io.jblk.vhost;
 
 import io.jblk.nativeio.EventFd;
+import io.jblk.nativeio.MemFd;
 import io.jblk.nativeio.NativeFd;
+import io.jblk.nativeio.SharedMemory;
 import io.jblk.nativeio.UnixConnection;
 
 import java.io.EOFException;
@@ -42,6 +44,9 @@ final class Session {
     private long features;
     private long protocolFeatures;
     private MemoryTable memory = MemoryTable.EMPTY;
+    /** The in-flight log the front-end handed over (SET_INFLIGHT_FD), or null. */
+    private SharedMemory inflight;
+    private int inflightQueueSize;
     private int refusals;
 
     Session(BlkBackend backend, UnixConnection connection, QueueProcessor.Factory processors) {
@@ -88,12 +93,20 @@ final class Session {
             v.reset();
         }
         replaceMemory(MemoryTable.EMPTY);
+        if (inflight != null) {
+            inflight.close(); // the front-end keeps its own mapping and descriptor for the next back-end
+            inflight = null;
+        }
     }
 
     private void handle(MessageChannel channel, Message m) throws IOException {
         checkBrokenRings();
         boolean ack = m.needsReply() && (protocolFeatures & bit(VhostUserProtocol.PF_REPLY_ACK)) != 0;
         try {
+            if (m.type() == VhostUserRequest.GET_INFLIGHT_FD) {
+                getInflightFd(channel, m);
+                return;
+            }
             byte[] reply = dispatch(m);
             if (reply != null) {
                 channel.reply(m, reply);
@@ -189,6 +202,10 @@ final class Session {
             case SET_LOG_BASE, SET_LOG_FD -> throw new Refusal("dirty-page logging for live migration is not"
                     + " supported (LOG_SHMFD and LOG_ALL are not offered)");
             case SET_BACKEND_REQ_FD -> throw new Refusal("the back-end request channel is not offered");
+            case SET_INFLIGHT_FD -> {
+                setInflightFd(m);
+                yield null;
+            }
             case UNKNOWN -> throw new Refusal("unknown request number " + Integer.toUnsignedString(m.request()));
             default -> throw new Refusal(m.name() + " is not supported by a block back-end that did not offer it");
         };
@@ -200,7 +217,7 @@ final class Session {
 
     private long offeredProtocolFeatures() {
         return bit(VhostUserProtocol.PF_MQ) | bit(VhostUserProtocol.PF_REPLY_ACK) | bit(VhostUserProtocol.PF_CONFIG)
-                | bit(VhostUserProtocol.PF_CONFIGURE_MEM_SLOTS);
+                | bit(VhostUserProtocol.PF_CONFIGURE_MEM_SLOTS) | bit(VhostUserProtocol.PF_INFLIGHT_SHMFD);
     }
 
     private int numQueues() {
@@ -481,8 +498,8 @@ final class Session {
         }
         QueueProcessor p;
         try {
-            p = processors.start(v.index, memory, v.size, desc, avail, used, v.base, features, v::signalCall,
-                    v::broken);
+            p = processors.start(v.index, memory, v.size, desc, avail, used, v.base, features, inflightLog(v),
+                    v::signalCall, v::broken);
         } catch (IllegalArgumentException e) {
             throw new Refusal("vring " + v.index + ": " + e.getMessage());
         }
@@ -501,6 +518,108 @@ final class Session {
                 v.stop();
             }
         }
+    }
+
+    // ---- in-flight log (INFLIGHT_SHMFD) ----
+
+    /** Largest in-flight log made on request: 256 queues of 32768 descriptors would be 128 MiB. */
+    private static final long MAX_INFLIGHT_BYTES = 64L << 20;
+
+    private boolean inflightNegotiated() {
+        return (protocolFeatures & bit(VhostUserProtocol.PF_INFLIGHT_SHMFD)) != 0;
+    }
+
+    /** Creates a zeroed log for the front-end's queues and hands it over (the front-end keeps it across restarts). */
+    private void getInflightFd(MessageChannel channel, Message m) throws IOException {
+        String problem = null;
+        int numQueues = 0;
+        int queueSize = 0;
+        if (!inflightNegotiated()) {
+            problem = "INFLIGHT_SHMFD was not negotiated";
+        } else if (m.size() != VhostUserProtocol.INFLIGHT_DESCRIPTION || !m.fds().isEmpty()) {
+            problem = "payload of " + m.size() + " bytes and " + m.fds().size() + " fds; it takes "
+                    + VhostUserProtocol.INFLIGHT_DESCRIPTION + " bytes and none";
+        } else {
+            numQueues = m.u16(16);
+            queueSize = m.u16(18);
+            if (numQueues < 1 || numQueues > vrings.length || queueSize < 1
+                    || queueSize > backend.maxQueueSize()) {
+                problem = numQueues + " queues of " + queueSize + " (this device: up to " + vrings.length
+                        + " queues of " + backend.maxQueueSize() + ")";
+            }
+        }
+        if (problem != null) {
+            refusals++;
+            m.closeFds();
+            throw new VhostUserProtocolException("GET_INFLIGHT_FD cannot be answered: " + problem);
+        }
+        long size = InflightLog.regionSize(queueSize) * numQueues;
+        try (NativeFd log = MemFd.create("jblk-vhost-inflight", size)) {
+            byte[] reply = new byte[VhostUserProtocol.INFLIGHT_DESCRIPTION];
+            MemorySegment r = MemorySegment.ofArray(reply);
+            r.set(Message.U64, 0, size);
+            r.set(Message.U64, 8, 0L);
+            r.set(Message.U16, 16, (short) numQueues);
+            r.set(Message.U16, 18, (short) queueSize);
+            channel.reply(m, reply, log);
+        }
+    }
+
+    /** Maps the log the front-end kept; rings started from now on recover from it and record into it. */
+    private void setInflightFd(Message m) throws Refusal {
+        try {
+            if (!inflightNegotiated()) {
+                throw new Refusal("INFLIGHT_SHMFD was not negotiated");
+            }
+            size(m, VhostUserProtocol.INFLIGHT_DESCRIPTION);
+            if (m.fds().size() != 1) {
+                throw new Refusal("needs one file descriptor, got " + m.fds().size());
+            }
+            long mmapSize = m.u64(0);
+            long mmapOffset = m.u64(8);
+            int numQueues = m.u16(16);
+            int queueSize = m.u16(18);
+            if (queueSize < 1 || numQueues < 1 || mmapSize < InflightLog.regionSize(queueSize) * numQueues
+                    || mmapSize > MAX_INFLIGHT_BYTES) {
+                throw new Refusal("in-flight log of " + Long.toUnsignedString(mmapSize) + " bytes for " + numQueues
+                        + " queues of " + queueSize + " does not fit its layout (or exceeds "
+                        + MAX_INFLIGHT_BYTES + " bytes)");
+            }
+            SharedMemory next;
+            try {
+                next = SharedMemory.map(m.fds().getFirst(), mmapOffset, mmapSize, true);
+            } catch (IOException | IllegalArgumentException e) {
+                throw new Refusal("the in-flight log cannot be mapped: " + e.getMessage());
+            }
+            for (Vring v : vrings) {
+                v.stop(); // running rings write the old log; they restart on the next kick or enable
+            }
+            if (inflight != null) {
+                inflight.close();
+            }
+            inflight = next;
+            inflightQueueSize = queueSize;
+            for (Vring v : vrings) {
+                startIfReady(v);
+            }
+        } finally {
+            m.closeFds();
+        }
+    }
+
+    /** Ring {@code v}'s slice of the in-flight log, or null when there is none (or it has no slot for the ring). */
+    private InflightLog inflightLog(Vring v) {
+        if (inflight == null) {
+            return null;
+        }
+        long regionSize = InflightLog.regionSize(inflightQueueSize);
+        long at = regionSize * v.index;
+        if (at + regionSize > inflight.segment().byteSize() || v.size > inflightQueueSize) {
+            LOG.log(System.Logger.Level.WARNING, "vring {0} of size {1} has no slot in the in-flight log; its requests"
+                    + " are not tracked across back-end restarts", v.index, v.size);
+            return null;
+        }
+        return new InflightLog(inflight.segment().asSlice(at, regionSize), inflightQueueSize);
     }
 
     // ---- config ----

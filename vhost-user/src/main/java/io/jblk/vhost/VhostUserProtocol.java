@@ -56,8 +56,11 @@ final class VhostUserProtocol {
     static final int CONFIG_HEADER = 12;
     static final int CONFIG_SPACE_MAX = 256;
 
-    /** GET/SET_INFLIGHT_FD: mmap_size u64, mmap_offset u64, num_queues u16, queue_size u16. */
-    static final int INFLIGHT_DESCRIPTION = 20;
+    /**
+     * GET/SET_INFLIGHT_FD: mmap_size u64, mmap_offset u64, num_queues u16, queue_size u16, padded to the struct's
+     * 8-byte alignment (QEMU 7.2 sends and expects 24 bytes).
+     */
+    static final int INFLIGHT_DESCRIPTION = 24;
 
     static long bit(int n) {
         return 1L << n;

@@ -1,6 +1,8 @@
 package io.jblk.vhost;
 
-import io.jblk.api.testing.ExternalTool;
+import io.jblk.api.BlockDevice;
+import io.jblk.api.BlockDrivers;
+import io.jblk.api.OpenOptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,6 +55,33 @@ class RealGuestTest {
             qsd.waitFor(30, TimeUnit.SECONDS);
         }
         RealGuest.checkImage(image, dir.resolve("console.log"));
+    }
+
+    @Test
+    void jblkPassesTheWorkload() throws Exception {
+        Path image = RealGuest.overlayOverFullBacking(dir, "128M", "128k");
+        Path socket = dir.resolve("jblk.sock");
+        BlockDevice device = BlockDrivers.open(image, "qcow2", OpenOptions.defaults());
+        VhostUserBlkServer server = VhostUserBlkServer.builder(device, socket).queues(2).serial("jblk-real-guest")
+                .closeDeviceOnClose(true).build();
+        Thread serving = Thread.ofPlatform().name("jblk-vhost-server").start(() -> {
+            try {
+                server.run();
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        Path log = dir.resolve("console.log");
+        try {
+            RealGuest.Boot boot = RealGuest.boot(log, "--socket", socket.toString(), "--smp", "2", "--queues", "2");
+            boot.assertPassed();
+            assertBothQueuesUsed(boot);
+            assertEquals(1, server.connections(), "one front-end connection (SeaBIOS and Linux share it)");
+        } finally {
+            server.close();
+            serving.join(30_000);
+        }
+        RealGuest.checkImage(image, log);
     }
 
     static void assertBothQueuesUsed(RealGuest.Boot boot) {

@@ -21,7 +21,8 @@ final class RecordingProcessors implements QueueProcessor.Factory {
 
     @Override
     public QueueProcessor start(int queue, MemoryTable memory, int size, long desc, long avail, long used, int base,
-                                long features, Runnable call, java.util.function.Consumer<String> broken) {
+                                long features, InflightLog inflight, Runnable call,
+                                java.util.function.Consumer<String> broken) {
         starts.add(new Start(queue, size, desc, avail, used, base, features));
         return new QueueProcessor() {
             @Override

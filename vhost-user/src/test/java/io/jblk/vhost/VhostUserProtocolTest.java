@@ -106,7 +106,8 @@ class VhostUserProtocolTest {
             long protocol = fe.getU64(GET_PROTOCOL_FEATURES);
             assertEquals(VhostUserProtocol.bit(VhostUserProtocol.PF_MQ) | VhostUserProtocol.bit(
                     VhostUserProtocol.PF_REPLY_ACK) | VhostUserProtocol.bit(VhostUserProtocol.PF_CONFIG)
-                    | VhostUserProtocol.bit(VhostUserProtocol.PF_CONFIGURE_MEM_SLOTS), protocol);
+                    | VhostUserProtocol.bit(VhostUserProtocol.PF_CONFIGURE_MEM_SLOTS)
+                    | VhostUserProtocol.bit(VhostUserProtocol.PF_INFLIGHT_SHMFD), protocol);
             fe.send(SET_PROTOCOL_FEATURES, u64(protocol));
             assertEquals(2, fe.getU64(GET_QUEUE_NUM));
             assertEquals(VhostUserProtocol.MAX_MEM_SLOTS, fe.getU64(GET_MAX_MEM_SLOTS));
