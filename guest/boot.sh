@@ -7,7 +7,8 @@
 #
 # Options: --workload ext4|fio|probe (default ext4), --fio 'ARGS' (for fio: fio options, commas for spaces),
 #          --smp N (default 2), --queues N (default = smp), --mem SIZE (default 512M), --timeout SECONDS (300),
-#          --accel auto|kvm|tcg (default auto: KVM only if a probe boot with KVM succeeds), --log FILE.
+#          --accel auto|kvm|tcg (default auto: KVM only if a probe boot with KVM succeeds), --log FILE (the
+#          console, written while the guest runs), --reconnect (QEMU reconnects when the back-end restarts).
 # Guest RAM is a shared memfd (memory-backend-memfd,share=on), which vhost-user needs.
 set -eu
 here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
@@ -80,8 +81,13 @@ fi
 
 append="console=ttyS0 quiet panic=-1 jblk.workload=$workload"
 [ -z "$fio" ] || append="$append jblk.fio=$fio"
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+if [ -n "$log" ]; then
+    out=$log # written as the guest runs, so a caller can follow it
+    : > "$out"
+else
+    out=$(mktemp)
+    trap 'rm -f "$out"' EXIT
+fi
 # shellcheck disable=SC2086
 timeout "$timeout" qemu-system-x86_64 $accel_opts -machine q35,memory-backend=mem -smp "$smp" -m "$mem" \
     -object memory-backend-memfd,id=mem,size="$mem",share=on \
@@ -92,7 +98,6 @@ tail -f "$out" --pid=$qemu &
 status=0
 wait $qemu || status=$?
 sleep 0.2
-[ -z "$log" ] || cp "$out" "$log"
 if [ $status -eq 124 ]; then
     say "timed out after $timeout s"; exit 1
 fi

@@ -76,6 +76,34 @@ ext4_workload() {
     irqs
 }
 
+# Files written one by one with fsync, each reported once durable, so the host can kill the back-end in the middle
+# and check afterwards that every reported file survived; then the same checks as ext4_workload.
+crash_workload() {
+    mkfs.ext4 -q -F "$dev" || fail "mkfs.ext4"
+    mount -t ext4 "$dev" /mnt || fail "mount"
+    mkdir /mnt/d
+    # O_DIRECT random writes in the background keep requests in flight whenever the back-end dies
+    fio --name=bg --filename=/mnt/bg --size=8M --rw=randwrite --bs=4k --direct=1 --ioengine=libaio \
+        --iodepth=16 --time_based --runtime=3600 > /tmp/bg.out 2>&1 &
+    bg=$!
+    i=0
+    while [ $i -lt 40 ]; do
+        dd if=/dev/urandom of=/mnt/d/f$i bs=4k count=$((16 + i)) conv=fsync 2>/dev/null || fail "dd f$i"
+        say "SYNCED ./d/f$i $(md5sum < /mnt/d/f$i | cut -d' ' -f1)"
+        i=$((i + 1))
+    done
+    kill -INT $bg
+    wait $bg # interrupted on purpose: its exit status says so; an I/O error shows as a non-zero err=
+    if grep -qE 'err= *[1-9]' /tmp/bg.out; then cat /tmp/bg.out; fail "background fio saw an I/O error"; fi
+    grep -q 'err=' /tmp/bg.out || { cat /tmp/bg.out; fail "background fio did not report"; }
+    umount /mnt || fail "umount"
+    e2fsck -fn "$dev" > /tmp/fsck.out 2>&1 || { cat /tmp/fsck.out; fail "e2fsck in the guest"; }
+    say "E2FSCK clean"
+    mount -t ext4 -o ro "$dev" /mnt || fail "mount read-only"
+    (cd /mnt && find . -type f | sort | while read -r f; do say "MD5 $(md5sum "$f")"; done)
+    umount /mnt || fail "umount read-only"
+}
+
 # fio on the raw device with the arguments from jblk.fio= (commas for spaces); prints fio's JSON.
 fio_workload() {
     # shellcheck disable=SC2086
@@ -87,6 +115,7 @@ fio_workload() {
 
 case $workload in
     ext4) ext4_workload ;;
+    crash) crash_workload ;;
     fio) fio_workload ;;
     *) fail "unknown workload '$workload'" ;;
 esac

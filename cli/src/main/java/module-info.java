@@ -6,6 +6,7 @@ module io.jblk.cli {
     requires io.jblk.qcow2;
     requires io.jblk.bridge;
     requires io.jblk.nbd;
+    requires io.jblk.vhost;
     requires info.picocli;
     requires tools.jackson.core;
     requires java.desktop; // javax.imageio for map --picture out.png

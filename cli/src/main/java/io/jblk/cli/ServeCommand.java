@@ -15,8 +15,12 @@ import java.util.EnumSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-/** {@code jblk serve}: exports an image over NBD, with qemu-nbd's flag names. */
-@Command(name = "serve", description = "Export a disk image over NBD (like qemu-nbd).")
+/**
+ * {@code jblk serve}: exports an image over NBD, with qemu-nbd's flag names, or with {@code --vhost-user} as a
+ * vhost-user-blk back-end for VMMs ({@link VhostUserServe}).
+ */
+@Command(name = "serve", description = "Export a disk image over NBD (like qemu-nbd), or to a VMM as a vhost-user-blk"
+        + " back-end (--vhost-user -k SOCKET, like qemu-storage-daemon's vhost-user-blk export).")
 final class ServeCommand extends Subcommand {
     @Option(names = {"-f", "--format"}, description = "image format (probed when absent; a probed raw image refuses "
             + "writes to its first 512 bytes that would change its format, so pass it for guest-written images)")
@@ -45,10 +49,20 @@ final class ServeCommand extends Subcommand {
     @Option(names = "--discard", description = "unmap or ignore (default ${DEFAULT-VALUE}, as qemu-nbd)",
             defaultValue = "ignore") String discard;
     @Mixin ConfinementOptions confinement;
+    @Option(names = "--vhost-user", description = "serve a vhost-user-blk back-end on the -k socket instead of NBD"
+            + " (QEMU: -device vhost-user-blk-pci; see docs/vhost-user.md)") boolean vhostUser;
+    @Option(names = "--queues", paramLabel = "N", description = "with --vhost-user: request queues offered, 1-256"
+            + " (default ${DEFAULT-VALUE}; the VMM's num-queues must not exceed it)", defaultValue = "1") int queues;
     @Parameters(index = "0", paramLabel = "FILE") Path file;
 
     @Override
     public Integer call() throws Exception {
+        if (vhostUser) {
+            return new VhostUserServe(this).run();
+        }
+        if (spec.commandLine().getParseResult().hasMatchedOption("--queues")) {
+            throw new CliException("--queues applies to --vhost-user only");
+        }
         boolean unmap = switch (discard) {
             case "unmap", "on" -> true;
             case "ignore", "off" -> false;

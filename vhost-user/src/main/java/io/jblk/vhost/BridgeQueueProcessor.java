@@ -72,6 +72,8 @@ final class BridgeQueueProcessor implements QueueProcessor {
             }
             ring.resume(base);
             int[] resubmit = inflightLog == null ? new int[0] : inflightLog.recover(ring.usedIndex(), size);
+            LOG.log(System.Logger.Level.DEBUG, "vring {0} starts: base {1}, used index {2}, in-flight log {3}", queue,
+                    base, ring.usedIndex(), inflightLog != null);
             if (inflightLog != null) {
                 // Everything taken from the ring is either in the used ring or still in flight (libvhost-user's
                 // rule): after a back-end died, the front-end's base is its used index, and the requests in

@@ -96,10 +96,11 @@ public final class VhostUserBlkServer implements AutoCloseable {
 
     /**
      * Stops serving: no new connection, the current front-end is disconnected (its requests finish first), the
-     * device is flushed and, if the builder said so, closed; the socket file is removed. Idempotent.
+     * device is flushed and, if the builder said so, closed; the socket file is removed. Idempotent; a second
+     * caller waits until the first one is done.
      */
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
         if (closing) {
             return;
         }

@@ -80,12 +80,41 @@ final class RealGuest {
     }
 
     static Boot boot(Path log, String... args) throws IOException, InterruptedException {
+        return start(log, args).await();
+    }
+
+    /** A guest booting in the background; its console grows in the log file meanwhile. */
+    record Running(Process process, Path log, Path stderr) {
+        /** Waits until the console has a line containing {@code text}; fails if the guest ends first. */
+        void awaitConsole(String text, long timeoutSeconds) throws IOException, InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+            while (!(Files.exists(log) && Files.readString(log, StandardCharsets.ISO_8859_1).contains(text))) {
+                if (!process.isAlive()) {
+                    fail("the guest ended before printing '" + text + "':\n" + Files.readString(log));
+                }
+                if (System.nanoTime() > deadline) {
+                    fail("the guest did not print '" + text + "' within " + timeoutSeconds + " s");
+                }
+                Thread.sleep(50);
+            }
+        }
+
+        Boot await() throws IOException, InterruptedException {
+            return finish(process, log, stderr);
+        }
+    }
+
+    static Running start(Path log, String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(GUEST.resolve("boot.sh").toString(), "--log", log.toString()));
         command.addAll(List.of(args));
         Path stderr = Files.createTempFile("jblk-boot", ".err");
+        Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(stderr.toFile()).start();
+        return new Running(p, log, stderr);
+    }
+
+    private static Boot finish(Process p, Path log, Path stderr) throws IOException, InterruptedException {
         try {
-            Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(stderr.toFile()).start();
             if (!p.waitFor(600, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 fail("guest/boot.sh did not finish within 600 s");
