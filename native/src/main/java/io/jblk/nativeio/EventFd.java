@@ -17,7 +17,16 @@ import java.nio.file.Path;
  * or with a timeout.
  */
 public final class EventFd implements AutoCloseable {
+    /** The 8-byte 1 every signal writes; never modified, so any number of threads may pass it to write(2) at once. */
+    private static final MemorySegment ONE = Arena.global().allocate(ValueLayout.JAVA_LONG);
+
+    static {
+        ONE.set(ValueLayout.JAVA_LONG, 0, 1L);
+    }
+
     private final NativeFd fd;
+    /** Where {@link #await()} reads the counter (one waiter at a time). */
+    private final MemorySegment counter = Arena.ofAuto().allocate(ValueLayout.JAVA_LONG);
 
     private EventFd(NativeFd fd) {
         this.fd = fd;
@@ -44,37 +53,30 @@ public final class EventFd implements AutoCloseable {
 
     /** Adds 1 to the counter, waking a waiter. */
     public void signal() throws IOException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment one = arena.allocate(ValueLayout.JAVA_LONG);
-            one.set(ValueLayout.JAVA_LONG, 0, 1L);
-            long r;
-            do {
-                r = LinuxIpc.write(fd.value(), one);
-            } while (r == -Linux.EINTR);
-            // EAGAIN: the counter is at its maximum, so a waiter is certainly woken; nothing is lost.
-            if (r < 0 && r != -Linux.EAGAIN) {
-                throw new NativeIOException("write", Path.of(fd.description()), -1, 8, (int) -r);
-            }
+        long r;
+        do {
+            r = LinuxIpc.write(fd.value(), ONE);
+        } while (r == -Linux.EINTR);
+        // EAGAIN: the counter is at its maximum, so a waiter is certainly woken; nothing is lost.
+        if (r < 0 && r != -Linux.EAGAIN) {
+            throw new NativeIOException("write", Path.of(fd.description()), -1, 8, (int) -r);
         }
     }
 
     /** Blocks until the counter is non-zero, then returns it and resets it to 0. */
     public long await() throws IOException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment value = arena.allocate(ValueLayout.JAVA_LONG);
-            long r;
-            do {
-                r = LinuxIpc.read(fd.value(), value);
-            } while (r == -Linux.EINTR);
-            if (r < 0) {
-                throw new NativeIOException("read", Path.of(fd.description()), -1, 8, (int) -r);
-            }
-            if (r != 8) {
-                throw new IOException(fd.description() + " returned " + r + " bytes instead of an 8-byte counter"
-                        + " (not an eventfd?)");
-            }
-            return value.get(ValueLayout.JAVA_LONG, 0);
+        long r;
+        do {
+            r = LinuxIpc.read(fd.value(), counter);
+        } while (r == -Linux.EINTR);
+        if (r < 0) {
+            throw new NativeIOException("read", Path.of(fd.description()), -1, 8, (int) -r);
         }
+        if (r != 8) {
+            throw new IOException(fd.description() + " returned " + r + " bytes instead of an 8-byte counter"
+                    + " (not an eventfd?)");
+        }
+        return counter.get(ValueLayout.JAVA_LONG, 0);
     }
 
     @Override
