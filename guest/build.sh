@@ -40,13 +40,16 @@ if [ -n "$need" ]; then
 fi
 
 # The kernel: the package linux-image-cloud-amd64 currently depends on (virtio as modules, fast to boot).
-kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-[0-9].*\)/\1/p' | head -n 1)
+resolve_kernel() {
+    kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-[0-9].*\)/\1/p' | head -n 1)
+    kver=${kpkg#linux-image-}
+}
+resolve_kernel
 if [ -z "$kpkg" ]; then
     apt_update
-    kpkg=$(apt-cache depends linux-image-cloud-amd64 | sed -n 's/.*Depends: \(linux-image-[0-9].*\)/\1/p' | head -n 1)
+    resolve_kernel
 fi
 [ -n "$kpkg" ] || die "apt-cache cannot resolve linux-image-cloud-amd64 to a kernel package"
-kver=${kpkg#linux-image-}
 
 files_hash=$(cat "$here/build.sh" "$here/init.sh" | md5sum | cut -c1-12)
 out="$cache/$kver-$files_hash"
@@ -64,7 +67,12 @@ deb=$(ls "$cache"/debs/"$kpkg"_*.deb 2>/dev/null | head -n 1 || true)
 if [ -z "$deb" ]; then
     mkdir -p "$cache/debs"
     say "downloading $kpkg"
-    (cd "$cache/debs" && apt-get -o APT::Sandbox::User=root download "$kpkg" >&2) || { apt_update; (cd "$cache/debs" && apt-get -o APT::Sandbox::User=root download "$kpkg" >&2); }
+    if ! (cd "$cache/debs" && apt-get -o APT::Sandbox::User=root download "$kpkg" >&2); then
+        apt_update # stale package lists: the archive may have moved on to another kernel
+        resolve_kernel
+        out="$cache/$kver-$files_hash"
+        (cd "$cache/debs" && apt-get -o APT::Sandbox::User=root download "$kpkg" >&2)
+    fi
     deb=$(ls "$cache"/debs/"$kpkg"_*.deb | head -n 1)
 fi
 dpkg-deb -x "$deb" "$work/kernel"
