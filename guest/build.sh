@@ -54,6 +54,7 @@ fi
 files_hash=$(cat "$here/build.sh" "$here/init.sh" | md5sum | cut -c1-12)
 out="$cache/$kver-$files_hash"
 if [ -f "$out/initramfs.cpio" ] && [ -f "$out/vmlinuz" ]; then
+    touch "$out"
     echo "kernel $out/vmlinuz"
     echo "initramfs $out/initramfs.cpio"
     exit 0
@@ -130,9 +131,8 @@ cp "$work/kernel/boot/vmlinuz-$kver" "$out.tmp/vmlinuz"
 (cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null) > "$out.tmp/initramfs.cpio"
 rm -rf "$out"
 mv "$out.tmp" "$out"
-for old in "$cache/$kver"-*; do
-    [ "$old" = "$out" ] || rm -rf "$old" # builds of earlier guest files
-done
+# builds of earlier guest files, once unused for a day (another checkout may still boot its own)
+find "$cache" -maxdepth 1 -name "$kver-*" ! -name "$(basename "$out")" -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 say "built $out ($(du -sh "$out/initramfs.cpio" | cut -f1) initramfs, modules:$order)"
 echo "kernel $out/vmlinuz"
 echo "initramfs $out/initramfs.cpio"
