@@ -1,14 +1,17 @@
 package io.jblk.cli;
 
 import io.jblk.api.BlockDevice;
+import io.jblk.api.BlockPermission;
+import io.jblk.api.OpenOptions;
 import io.jblk.vhost.VhostUserBlkServer;
 
+import java.util.EnumSet;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code jblk serve --vhost-user -k SOCKET [-f FMT] [-r] [--queues N] [--cache MODE] [--aio MODE] FILE}: the image as
+ * {@code jblk serve --vhost-user -k SOCKET [-f FMT] [-r [-U]] [--queues N] [--cache MODE] [--aio MODE] FILE}: the image as
  * a vhost-user-blk disk for one VMM at a time, until SIGTERM/SIGINT. On a signal the front-end is disconnected, the
  * requests in flight finish, the image is flushed and closed and the socket removed.
  */
@@ -46,7 +49,10 @@ final class VhostUserServe {
                     + "' (expected threads, native or io_uring)");
         };
         CountDownLatch closed = new CountDownLatch(1);
-        try (BlockDevice device = Images.open(c.file, c.format, c.readOnly, c.cache, engine);
+        // Locked as qemu-storage-daemon's export and jblk's NBD serve lock theirs: sharing all but resize.
+        OpenOptions.Builder options = Images.options(c.readOnly, c.forceShare).sharedPermissions(
+                EnumSet.complementOf(EnumSet.of(BlockPermission.RESIZE)));
+        try (BlockDevice device = Images.open(c.file, c.format, options, c.cache, engine);
              VhostUserBlkServer server = VhostUserBlkServer.builder(device, c.socket).queues(c.queues)
                      .serial(serial()).build()) {
             // SIGTERM/SIGINT run the shutdown hooks: stop serving, then wait until the image is flushed and closed.
