@@ -11,6 +11,7 @@
 #          console, written while the guest runs), --reconnect (QEMU reconnects when the back-end restarts).
 # Guest RAM is a shared memfd (memory-backend-memfd,share=on), which vhost-user needs.
 set -eu
+PATH=$PATH:/usr/sbin:/sbin # e2fsprogs live there; not every caller has them on its PATH
 here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
 cache=${JBLK_GUEST_CACHE:-${HOME:-/root}/.cache/jblk-guest}
 socket="" image="" format="" reconnect="" workload=ext4 fio="" smp=2 queues="" mem=512M timeout=300 accel=auto log=""

@@ -9,6 +9,7 @@
 # --install installs what is missing with apt-get (qemu-system-x86, busybox-static, e2fsprogs, fio), as jblk-test
 # does; without it a missing package is an error that names the package.
 set -eu
+PATH=$PATH:/usr/sbin:/sbin # e2fsprogs live there; not every caller has them on its PATH
 here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
 cache=${JBLK_GUEST_CACHE:-${HOME:-/root}/.cache/jblk-guest}
 install=no

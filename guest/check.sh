@@ -5,6 +5,7 @@
 #
 #   guest/check.sh IMAGE CONSOLE_LOG [FORMAT]      (FORMAT defaults to qcow2)
 set -eu
+PATH=$PATH:/usr/sbin:/sbin # e2fsprogs live there; not every caller has them on its PATH
 image=$1 log=$2 format=${3:-qcow2}
 say() { echo "guest/check.sh: $*" >&2; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/jblk-check.XXXXXX")
