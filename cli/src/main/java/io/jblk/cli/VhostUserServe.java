@@ -2,6 +2,7 @@ package io.jblk.cli;
 
 import io.jblk.api.BlockDevice;
 import io.jblk.api.BlockPermission;
+import io.jblk.api.FileConfinement;
 import io.jblk.api.OpenOptions;
 import io.jblk.vhost.VhostUserBlkServer;
 
@@ -12,8 +13,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code jblk serve --vhost-user -k SOCKET [-f FMT] [-r [-U]] [--queues N] [--cache MODE] [--aio MODE] FILE}: the image as
- * a vhost-user-blk disk for one VMM at a time, until SIGTERM/SIGINT. On a signal the front-end is disconnected, the
- * requests in flight finish, the image is flushed and closed and the socket removed.
+ * a vhost-user-blk disk for one VMM at a time, until SIGTERM/SIGINT/SIGHUP. On a signal the front-end is disconnected,
+ * the requests in flight finish, the image is flushed and closed, the socket removed, and the command exits 0.
  */
 final class VhostUserServe {
     /** NBD-only options, refused with --vhost-user rather than silently ignored. */
@@ -48,19 +49,23 @@ final class VhostUserServe {
             default -> throw new CliException("unknown --aio mode '" + c.aio
                     + "' (expected threads, native or io_uring)");
         };
+        FileConfinement confined = c.confinement.confinement(true);
+        // Lets the shutdown hook below wait until the device is flushed and closed.
         CountDownLatch closed = new CountDownLatch(1);
         // Locked as qemu-storage-daemon's export and jblk's NBD serve lock theirs: sharing all but resize.
         OpenOptions.Builder options = Images.options(c.readOnly, c.forceShare).sharedPermissions(
-                EnumSet.complementOf(EnumSet.of(BlockPermission.RESIZE)));
+                EnumSet.complementOf(EnumSet.of(BlockPermission.RESIZE))).confinement(confined);
         try (BlockDevice device = Images.open(c.file, c.format, options, c.cache, engine);
-             VhostUserBlkServer server = VhostUserBlkServer.builder(device, c.socket).queues(c.queues)
-                     .serial(serial()).build()) {
-            // SIGTERM/SIGINT run the shutdown hooks: stop serving, then wait until the image is flushed and closed.
+             VhostUserBlkServer server = build(device);
+             StopSignals signals = StopSignals.install(() -> Thread.ofPlatform().name("serve-stop")
+                     .start(() -> closeQuietly(server)))) {
+            // SIGTERM/SIGINT/SIGHUP stop serving and the command exits 0 (the vhost-user back-end convention);
+            // other ways the JVM may end still stop the server and wait until the image is flushed and closed.
             Thread hook = new Thread(() -> {
+                closeQuietly(server);
                 try {
-                    server.close();
                     closed.await(30, TimeUnit.SECONDS);
-                } catch (Exception e) {
+                } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
             });
@@ -76,11 +81,28 @@ final class VhostUserServe {
                 // already shutting down: the hook waits for the latch below
             }
         } catch (java.io.IOException e) {
-            throw new CliException("cannot serve " + c.file + " on " + c.socket + ": " + e.getMessage());
+            throw new CliException("serving " + c.file + " on " + c.socket + " failed: " + e.getMessage());
         } finally {
             closed.countDown();
         }
         return 0;
+    }
+
+    private VhostUserBlkServer build(BlockDevice device) {
+        try {
+            return VhostUserBlkServer.builder(device, c.socket).queues(c.queues).serial(serial()).build();
+        } catch (java.io.IOException e) {
+            throw new CliException("cannot serve " + c.file + " on " + c.socket + ": " + e.getMessage());
+        }
+    }
+
+    private static void closeQuietly(VhostUserBlkServer server) {
+        try {
+            server.close();
+        } catch (java.io.IOException e) {
+            System.getLogger("io.jblk.cli").log(System.Logger.Level.ERROR, "stopping the vhost-user back-end: "
+                    + e.getMessage());
+        }
     }
 
     /** GET_ID's serial: the image's file name, cut to the 20 bytes virtio-blk allows. */

@@ -59,6 +59,7 @@ class ServeVhostUserTest {
         }
         serve.destroy(); // SIGTERM
         assertTrue(serve.waitFor(60, TimeUnit.SECONDS), "stops on SIGTERM");
+        assertEquals(0, serve.exitValue(), "a requested stop exits 0, as qemu-storage-daemon and qemu-nbd");
         String log = Files.readString(dir.resolve("serve.log"));
         assertTrue(log.contains("vhost-user-blk back-end for"), log);
         assertFalse(Files.exists(sock), "the socket is removed");
