@@ -51,6 +51,9 @@ start_backend() { # backend image socket -> pid on stdout
     esac
 }
 
+pid=""
+trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || true' EXIT # a failed run must not leave its back-end serving
+
 run_one() { # backend cluster workload depth rep
     img="$dir/disk.qcow2"
     sock="$dir/vhost.sock"
@@ -74,7 +77,7 @@ run_one() { # backend cluster workload depth rep
     # shellcheck disable=SC2086
     "$root/guest/boot.sh" $disk --queues 1 --smp "$SMP" --accel "$ACCEL" --workload fio --fio "$fio" \
         --log "$dir/console.log" > /dev/null 2>> "$dir/boot.err" || { tail -30 "$dir/console.log" >&2; exit 1; }
-    [ -z "$pid" ] || { kill "$pid"; wait "$pid" 2>/dev/null || true; }
+    [ -z "$pid" ] || { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
     sed -n '/JBLK-JSON-BEGIN/,/JBLK-JSON-END/p' "$dir/console.log" | sed '1d;$d' | tr -d '\r' > "$dir/fio.json"
     line=$(python3 - "$dir/fio.json" "$3" <<'PY'
 import json, sys
