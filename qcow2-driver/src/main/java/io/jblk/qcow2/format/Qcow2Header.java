@@ -112,6 +112,19 @@ public record Qcow2Header(
     }
 
     /**
+     * Fails unless {@code first} (at least 4 bytes of the file) starts with the qcow2 magic: checked before any other
+     * field, so a file of another format opened with {@code -f qcow2} is called that, not a bad cluster size.
+     */
+    public static void checkMagic(byte[] first) throws ImageFormatException {
+        int magic = first.length < 4 ? 0 : ByteBuffer.wrap(first).order(ByteOrder.BIG_ENDIAN).getInt(0);
+        if (first.length < 4 || magic != MAGIC) {
+            throw new ImageFormatException("Image is not in qcow2 format: magic is "
+                    + (first.length < 4 ? "missing (the file has " + first.length + " bytes)"
+                    : String.format("0x%08x", magic)) + ", expected 0x514649fb (QFI\\xfb)");
+        }
+    }
+
+    /**
      * Parses and validates cluster 0. {@code fileSize} bounds every table offset; nothing is allocated from a
      * header field before it has been checked.
      */
@@ -121,9 +134,7 @@ public record Qcow2Header(
             throw ImageFormatException.field("file size", bytes.length, "at least 72 bytes for a qcow2 header");
         }
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.BIG_ENDIAN);
-        if (b.getInt(0) != MAGIC) {
-            throw ImageFormatException.field("magic", "0x" + Integer.toHexString(b.getInt(0)), "0x514649fb (QFI\\xfb)");
-        }
+        checkMagic(bytes);
         int version = b.getInt(4);
         if (version != 2 && version != 3) {
             throw new UnsupportedFeatureException("qcow2 version " + version + " is not supported (only 2 and 3)");

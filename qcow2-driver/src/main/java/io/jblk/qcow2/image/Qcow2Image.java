@@ -87,6 +87,7 @@ public final class Qcow2Image implements HeaderWriter {
             long fileSize = file.size();
             byte[] first = new byte[(int) Math.min(4096, Math.max(fileSize, 0))];
             file.readBlocking(0, MemorySegment.ofArray(first));
+            Qcow2Header.checkMagic(first);
             if (first.length < Qcow2Header.V2_HEADER_LENGTH) {
                 throw ImageFormatException.field("file size", fileSize, "at least 72 bytes for a qcow2 header");
             }
