@@ -9,12 +9,18 @@ public enum IoEngineKind {
     /** Synchronous system calls on a pool of platform threads. */
     THREADS;
 
+    /**
+     * Parses an engine name as QEMU's tools spell their {@code aio} modes. {@code native} (QEMU: the kernel's own
+     * asynchronous I/O, Linux AIO) means io_uring, jblk's kernel-asynchronous engine, everywhere: {@code jblk io -i},
+     * {@code bench -i}/{@code -n}, {@code serve --aio}.
+     */
     public static IoEngineKind parse(String name) {
         return switch (name.toLowerCase(java.util.Locale.ROOT)) {
             case "auto" -> AUTO;
-            case "io_uring", "io-uring", "uring" -> IO_URING;
-            case "threads", "native" -> THREADS;
-            default -> throw new IllegalArgumentException("unknown I/O engine '" + name + "' (expected auto, io_uring or threads)");
+            case "io_uring", "io-uring", "uring", "native" -> IO_URING;
+            case "threads" -> THREADS;
+            default -> throw new IllegalArgumentException("unknown I/O engine '" + name
+                    + "' (expected threads, native, io_uring or auto)");
         };
     }
 }
