@@ -30,6 +30,8 @@ final class ConvertCommand extends Subcommand {
     private static final long CHUNK = 2L << 20;
     /** Chunks copied at the same time. */
     private static final int WORKERS = 8;
+    /** The largest -S, as qemu-img's (its zero-detection buffer). */
+    private static final long MAX_SPARSE = 16L << 20;
 
     @Option(names = "-f", paramLabel = "fmt", description = "source format (probed when absent)")
     String sourceFormat;
@@ -57,10 +59,10 @@ final class ConvertCommand extends Subcommand {
 
     @Override
     public Integer call() throws IOException {
-        long sparse = Sizes.parse(sparseSize);
-        if (sparse != 0 && sparse % Buffers.SECTOR != 0) {
-            throw new CliException("Invalid buffer size for sparse output specified: " + sparseSize
-                    + " (must be a multiple of 512)");
+        long sparse = Sizes.parseArgument("buffer size for sparse output", sparseSize);
+        if (sparse % Buffers.SECTOR != 0 || sparse > MAX_SPARSE) {
+            throw new CliException("Invalid buffer size for sparse output specified: '" + sparseSize
+                    + "'. Valid sizes are multiples of 512 up to " + MAX_SPARSE + ".");
         }
         if (compress && outputFormat.equals("raw")) {
             throw new CliException("Compression not supported for this file format: raw");

@@ -18,7 +18,8 @@ final class ExtentMap {
 
     /** Feeds {@code sink} the merged extents of {@code [start, start+length)} in ascending order. */
     static void walk(BlockDevice device, long start, long length, Consumer<Extent> sink) throws IOException {
-        long end = Math.min(device.size(), start + length);
+        // start + length may overflow (map -l 9223372036854775807): compare against what is left instead
+        long end = start >= device.size() ? start : length > device.size() - start ? device.size() : start + length;
         Extent pending = null;
         for (long at = start; at < end; ) {
             long len = Math.min(CHUNK, end - at);

@@ -2,7 +2,6 @@ package io.jblk.cli;
 
 import io.jblk.api.BlockDevice;
 import io.jblk.api.Extent;
-import io.jblk.api.ImageInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -33,9 +32,10 @@ final class MapCommand extends Subcommand {
     @Override
     public Integer call() throws IOException {
         boolean json = OutputFormat.isJson(output);
+        long start = Sizes.parseArgument("start offset", startOffset);
+        Long max = maxLength == null ? null : Sizes.parseArgument("max length", maxLength);
         try (BlockDevice device = Images.open(image.file, image.format, true, image.forceShare)) {
-            long start = Sizes.parse(startOffset);
-            long length = maxLength == null ? device.size() : Sizes.parse(maxLength);
+            long length = max == null ? device.size() : max;
             if (picture != null) {
                 AllocationPicture pic = AllocationPicture.of(device, ExtentMap.all(device));
                 List<AllocationPicture> pictures = new ArrayList<>(List.of(pic));
@@ -60,7 +60,7 @@ final class MapCommand extends Subcommand {
                 out.println("[" + String.join(",\n", lines) + "]");
                 return 0;
             }
-            List<String> layers = layerNames(device);
+            List<String> layers = layerNames();
             out.printf("%-16s%-16s%-16s%s%n", "Offset", "Length", "Mapped to", "File");
             List<Extent> extents = new ArrayList<>();
             ExtentMap.walk(device, start, length, extents::add);
@@ -92,19 +92,13 @@ final class MapCommand extends Subcommand {
         return m;
     }
 
-    /** File names of the backing chain, index = depth, as qemu-img map's "File" column shows them. */
-    private List<String> layerNames(BlockDevice device) throws IOException {
-        List<String> names = new ArrayList<>();
-        names.add(image.file.toString());
-        ImageInfo info = device.info();
-        while (info.backingFilename() != null && names.size() < 1000) {
-            String full = InfoCommand.fullBackingName(Path.of(names.getLast()), info.backingFilename());
-            names.add(full);
-            try (BlockDevice backing = Images.open(Path.of(full), info.backingFormat(), true, image.forceShare)) {
-                info = backing.info();
-            }
-        }
-        return names;
+    /**
+     * The "File" column of qemu-img map by depth: the file each layer of the backing chain keeps its data in (its
+     * external data file when it has one).
+     */
+    private List<String> layerNames() {
+        return BackingChain.of(image.file, image.format, image.forceShare).stream()
+                .map(BackingChain.Layer::dataFileName).toList();
     }
 
     /** C's {@code %#x}: 0 stays "0", everything else gets "0x". */

@@ -28,6 +28,15 @@ final class ResizeCommand extends Subcommand {
 
     @Override
     public Integer call() throws IOException {
+        // the size is read before the image is opened, as qemu-img does: a bad size is reported even for a missing file
+        boolean relative = size.startsWith("+") || size.startsWith("-");
+        long amount;
+        try {
+            amount = Sizes.parse(relative ? size.substring(1) : size);
+        } catch (Sizes.InvalidSizeException e) {
+            throw new CliException("Invalid image size specified: '" + size + "'. " + (e.tooLarge()
+                    ? "Must be between 0 and " + Long.MAX_VALUE + "." : "You may use k, M, G, T, P or E suffixes."));
+        }
         long current;
         String formatName;
         // Only the size and format, without a lock: the resize below opens the image and takes qemu-img resize's
@@ -37,20 +46,14 @@ final class ResizeCommand extends Subcommand {
             current = device.size();
             formatName = device.info().format();
         }
-        long target;
-        try {
-            if (size.startsWith("+")) {
-                target = Math.addExact(current, Sizes.parse(size.substring(1)));
-            } else if (size.startsWith("-")) {
-                target = current - Sizes.parse(size.substring(1));
-            } else {
-                target = Sizes.parse(size);
-            }
-        } catch (IllegalArgumentException | ArithmeticException e) {
-            throw new CliException("Invalid image size specified: '" + size + "'");
+        if (size.startsWith("+") && amount > Long.MAX_VALUE - current) {
+            throw new CliException("New image size is too large: " + current + " + " + amount + " bytes exceeds "
+                    + Long.MAX_VALUE);
         }
-        if (target < 0) {
-            throw new CliException("New image size must be positive, got " + target + " for '" + size + "'");
+        long target = size.startsWith("+") ? current + amount : size.startsWith("-") ? current - amount : amount;
+        if (target <= 0) {
+            throw new CliException("New image size must be positive (" + size + " from " + current + " bytes gives "
+                    + target + ")");
         }
         if (target < current && !shrink) {
             throw new CliException("Use the --shrink option to perform a shrink operation.");

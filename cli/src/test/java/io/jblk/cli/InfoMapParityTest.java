@@ -78,6 +78,27 @@ class InfoMapParityTest {
         Cli.assertSameFields(qemu, jblk, "map");
     }
 
+    /**
+     * qemu-img map's "File" column names the file that holds the data: for an image with an external data file,
+     * the data file (jblk named the .qcow2). The data file is given by absolute name: QEMU 7.2 looks relative names
+     * up from its working directory, jblk from the image's folder.
+     */
+    @Test
+    void humanMapNamesTheExternalDataFile() throws Exception {
+        String image = dir.resolve("external.qcow2").toString();
+        String data = dir.resolve("external.data").toString();
+        Cli.qemuImg("create", "-f", "qcow2", "-o", "data_file=" + data + ",data_file_raw=on", image, "1M").ok();
+        Cli.qemuIo("-f", "qcow2", "-c", "write -P 7 64k 64k", image).ok();
+        String overlay = dir.resolve("over-external.qcow2").toString();
+        Cli.qemuImg("create", "-f", "qcow2", "-b", image, "-F", "qcow2", overlay).ok();
+        Cli.qemuIo("-f", "qcow2", "-c", "write -P 8 256k 64k", overlay).ok();
+        for (String file : new String[] {image, overlay}) {
+            String qemu = Cli.qemuImg("map", "-f", "qcow2", file).ok().stdout();
+            assertTrue(qemu.contains(data), "qemu-img names the data file:\n" + qemu);
+            assertEquals(qemu, Cli.jblk("map", "-f", "qcow2", file).expect(0).stdout());
+        }
+    }
+
     @Test
     void missingFileIsOneLineNamingIt() {
         Cli.Result r = Cli.jblk("info", dir.resolve("nope.qcow2").toString()).expect(1);
