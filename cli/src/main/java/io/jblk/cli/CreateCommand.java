@@ -1,6 +1,5 @@
 package io.jblk.cli;
 
-import io.jblk.api.BlockDevice;
 import io.jblk.api.BlockDriver;
 import io.jblk.api.BlockDrivers;
 import io.jblk.api.CreateOptions;
@@ -49,21 +48,31 @@ final class CreateCommand extends Subcommand {
         String backing = pop(opts, "backing_file", backingFile);
         String backingFmt = pop(opts, "backing_fmt", backingFormat);
         String sizeText = pop(opts, "size", size);
+        if (backing == null && backingFmt != null) {
+            throw new CliException(file + ": Backing format cannot be used without backing file");
+        }
+        Path backingPath = backing == null ? null : backingPath(backing);
+        if (backingPath != null && BackingChain.sameFile(backingPath, file)) {
+            // qemu-img compares the names only ("./x" or a link to x get through and make a looping image)
+            throw new CliException(file + ": Error: Trying to create an image with itself as the backing file ('"
+                    + backing + "' is the same file as " + file + ")");
+        }
+        if (backing != null && backingFmt == null) {
+            // qemu-img 7.2 refuses to store a backing file without its format: probing it on every open would let
+            // a guest that writes a format header into a raw backing file change what the overlay reads
+            throw new CliException(file + ": Backing file specified without backing format"
+                    + (unsafe ? "" : detectedFormat(backingPath)) + " (give it with -F)");
+        }
         long bytes;
         if (sizeText != null) {
-            try {
-                bytes = Sizes.parse(sizeText);
-            } catch (IllegalArgumentException e) {
-                throw new CliException("Invalid image size specified: " + e.getMessage()
-                        + ". You may use k, M, G, T, P or E suffixes");
-            }
+            bytes = Sizes.parseArgument("image size", sizeText);
         } else if (backing != null && !unsafe) {
-            bytes = backingSize(backing, backingFmt);
+            bytes = backingSize(backing, backingPath, backingFmt);
         } else {
             throw new CliException("Image creation needs a size parameter");
         }
         if (backing != null && !unsafe && sizeText != null) {
-            backingSize(backing, backingFmt); // qemu-img opens the backing file to check that it exists
+            backingSize(backing, backingPath, backingFmt); // qemu-img opens the backing file to check that it exists
         }
         CreateOptions.Builder builder = CreateOptions.builder(bytes).options(opts);
         if (backing != null) {
@@ -93,16 +102,38 @@ final class CreateCommand extends Subcommand {
         return line.toString();
     }
 
-    private long backingSize(String backing, String backingFmt) {
+    /** The backing file as the new image will find it: a relative name is relative to the image's folder. */
+    private Path backingPath(String backing) {
         Path path = Path.of(backing);
         if (!path.isAbsolute() && file.toAbsolutePath().getParent() != null) {
             path = file.toAbsolutePath().getParent().resolve(path);
         }
-        // As qemu-img create: metadata only and shared, so a backing file in use elsewhere still gives its size.
-        try (BlockDevice device = Images.open(path, backingFmt, Images.options(true, true).metadataOnly(true).build())) {
-            return device.size();
-        } catch (IOException e) {
-            throw new CliException("Could not open backing image '" + backing + "': " + Images.describe(e));
+        return path;
+    }
+
+    /**
+     * The backing image's size, rounded up to 512 bytes as qemu-img does (block devices count whole sectors); also
+     * refuses a backing file whose own chain already contains the image being created, which would make the new
+     * image its own backing file once written. As qemu-img create, the chain is opened for its metadata only and
+     * force-shared, so a backing file in use elsewhere still gives its size.
+     */
+    private long backingSize(String backing, Path path, String backingFmt) {
+        List<BackingChain.Layer> chain = BackingChain.of(path, backingFmt, true);
+        for (BackingChain.Layer layer : chain) {
+            if (BackingChain.sameFile(Path.of(layer.name()), file)) {
+                throw new CliException(file + ": the backing chain of '" + backing + "' contains " + file
+                        + " itself (" + layer.name() + "); the new image would be its own backing file");
+            }
+        }
+        return Math.ceilDiv(chain.getFirst().info().virtualSize(), Buffers.SECTOR) * Buffers.SECTOR;
+    }
+
+    /** "; detected format: qcow2" when the backing file can be probed, else nothing. */
+    private static String detectedFormat(Path backing) {
+        try {
+            return "; its detected format is " + BlockDrivers.probe(backing).formatName();
+        } catch (IOException | RuntimeException e) {
+            return "";
         }
     }
 
