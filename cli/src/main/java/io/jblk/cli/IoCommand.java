@@ -2,6 +2,8 @@ package io.jblk.cli;
 
 import io.jblk.api.BlockDevice;
 import io.jblk.api.Extent;
+import io.jblk.api.InvalidRequestException;
+import io.jblk.api.RequestChecks;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -26,6 +28,12 @@ import java.util.Set;
  */
 @Command(name = "io", description = "Run qemu-io style commands (read, write, discard, flush, map, alloc) on an image.")
 final class IoCommand extends Subcommand {
+    /**
+     * The largest read, write or discard, as qemu-io's (its block layer's BDRV_REQUEST_MAX_BYTES: INT_MAX rounded
+     * down to 512): a request is refused before its buffer is allocated.
+     */
+    static final long MAX_REQUEST_BYTES = (Integer.MAX_VALUE >> 9) << 9;
+
     @Option(names = "-f", paramLabel = "fmt", description = "image format (probed when absent)")
     String format;
     @Option(names = "-c", paramLabel = "CMD", required = true, description = "a command; may be repeated")
@@ -36,7 +44,8 @@ final class IoCommand extends Subcommand {
     boolean forceShare;
     @Option(names = {"-t", "--cache"}, paramLabel = "mode", description = "cache mode: none or writeback")
     String cache;
-    @Option(names = {"-i", "--aio"}, paramLabel = "engine", description = "I/O engine: auto, io_uring or threads")
+    @Option(names = {"-i", "--aio"}, paramLabel = "engine", description = "I/O engine: threads, native or io_uring (native = io_uring, "
+            + "jblk's kernel-asynchronous engine), or auto (io_uring where the kernel allows it, else threads)")
     String engine;
     @Mixin
     ConfinementOptions confinement;
@@ -83,32 +92,48 @@ final class IoCommand extends Subcommand {
 
     private void run(BlockDevice device, String name, List<String> args) throws CommandFailed {
         switch (name) {
-            case "read", "r" -> read(device, Getopt.parse("read", args, Set.of('P', 's', 'l'), "qvC", 2));
-            case "write", "w" -> write(device, Getopt.parse("write", args, Set.of('P'), "qzufC", 2));
-            case "discard" -> discard(device, Getopt.parse("discard", args, Set.of(), "qC", 2));
-            case "flush" -> call(device.flush(), "flush");
-            case "map" -> map(device);
-            case "alloc" -> alloc(device, Getopt.parse("alloc", args, Set.of(), "", 1));
+            case "read", "r" -> read(device, Getopt.parse("read", args, Set.of('P', 's', 'l'), "qvC", 2, 2));
+            case "write", "w" -> write(device, Getopt.parse("write", args, Set.of('P'), "qzufC", 2, 2));
+            case "discard" -> discard(device, Getopt.parse("discard", args, Set.of(), "qC", 2, 2));
+            case "flush" -> {
+                Getopt.parse("flush", args, Set.of(), "", 0, 0);
+                call(device.flush(), "flush");
+            }
+            case "map" -> {
+                Getopt.parse("map", args, Set.of(), "", 0, 0);
+                map(device);
+            }
+            case "alloc" -> alloc(device, Getopt.parse("alloc", args, Set.of(), "", 1, 2));
             default -> throw new CommandFailed("command \"" + name + "\" not found", true);
         }
     }
 
     private void read(BlockDevice device, Getopt o) throws CommandFailed {
         long offset = o.number(0);
-        long length = o.number(1);
+        long length = o.length(1);
+        Integer pattern = o.value('P') == null ? null : o.pattern('P');
+        long from = 0;
+        long len = length;
+        if (pattern != null) {
+            from = o.value('s') == null ? 0 : o.number(o.value('s'));
+            len = o.value('l') == null ? length - from : o.number(o.value('l'));
+            if (from > length || len > length - from || len < 0) {
+                throw new CommandFailed("pattern verification range exceeds end of read data");
+            }
+        } else if (o.value('s') != null || o.value('l') != null) {
+            throw new CommandFailed("read: -s and -l need -P (the pattern to verify)");
+        }
+        checkRange(device, "read", offset, length);
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buf = Buffers.allocate(arena, length).asSlice(0, length);
             long start = System.nanoTime();
             call(device.read(offset, buf), "read");
             double seconds = (System.nanoTime() - start) / 1e9;
             boolean mismatch = false;
-            if (o.value('P') != null) {
-                byte pattern = (byte) o.pattern('P');
-                long from = o.value('s') == null ? 0 : Sizes.parse(o.value('s'));
-                long len = o.value('l') == null ? length - from : Sizes.parse(o.value('l'));
+            if (pattern != null) {
                 MemorySegment checked = buf.asSlice(from, len);
                 for (long i = 0; i < len; i++) {
-                    if (checked.get(ValueLayout.JAVA_BYTE, i) != pattern) {
+                    if (checked.get(ValueLayout.JAVA_BYTE, i) != (byte) (int) pattern) {
                         out().println("Pattern verification failed at offset " + (offset + from) + ", " + len + " bytes");
                         mismatch = true;
                         break;
@@ -129,17 +154,22 @@ final class IoCommand extends Subcommand {
 
     private void write(BlockDevice device, Getopt o) throws CommandFailed {
         long offset = o.number(0);
-        long length = o.number(1);
+        long length = o.length(1);
+        if (o.flag('z') && o.value('P') != null) {
+            throw new CommandFailed("Only one of -z, -P, and -s can be specified at the same time");
+        }
         if (o.flag('u') && !o.flag('z')) {
             throw new CommandFailed("-u requires -z to be specified");
         }
+        byte fill = (byte) (o.value('P') == null ? 0xcd : o.pattern('P'));
+        checkRange(device, "write", offset, length);
         long start = System.nanoTime();
         if (o.flag('z')) {
             call(device.writeZeroes(offset, length, o.flag('u')), "write");
         } else {
             try (Arena arena = Arena.ofShared()) {
                 MemorySegment buf = Buffers.allocate(arena, length).asSlice(0, length);
-                buf.fill((byte) (o.value('P') == null ? 0xcd : o.pattern('P')));
+                buf.fill(fill);
                 call(device.write(offset, buf, o.flag('f')), "write");
             }
         }
@@ -148,9 +178,21 @@ final class IoCommand extends Subcommand {
         }
     }
 
+    /**
+     * The device's own range check, made before a buffer is allocated: a request past the end fails as it would in
+     * the driver ("read failed: read of ... reaches beyond the device size ..."), without first allocating its length.
+     */
+    private static void checkRange(BlockDevice device, String verb, long offset, long length) throws CommandFailed {
+        try {
+            RequestChecks.checkRange(verb, offset, length, device.size());
+        } catch (InvalidRequestException e) {
+            throw new CommandFailed(verb + " failed: " + e.getMessage());
+        }
+    }
+
     private void discard(BlockDevice device, Getopt o) throws CommandFailed {
         long offset = o.number(0);
-        long length = o.number(1);
+        long length = o.length(1);
         long start = System.nanoTime();
         call(device.discard(offset, length), "discard");
         if (!o.flag('q')) {
@@ -183,7 +225,8 @@ final class IoCommand extends Subcommand {
 
     private void alloc(BlockDevice device, Getopt o) throws CommandFailed {
         long offset = o.number(0);
-        long length = o.args.size() > 1 ? o.number(1) : 512;
+        // as qemu-io: the length is cut at the end of the image (nothing is left past it)
+        long length = Math.min(o.args.size() > 1 ? o.number(1) : 512, Math.max(0, device.size() - offset));
         long[] allocated = {0};
         try {
             ExtentMap.walk(device, offset, length, e -> {
@@ -235,8 +278,8 @@ final class IoCommand extends Subcommand {
             this.command = command;
         }
 
-        static Getopt parse(String command, List<String> words, Set<Character> valued, String flags, int minArgs)
-                throws CommandFailed {
+        static Getopt parse(String command, List<String> words, Set<Character> valued, String flags, int minArgs,
+                            int maxArgs) throws CommandFailed {
             Getopt g = new Getopt(command);
             for (int i = 0; i < words.size(); i++) {
                 String w = words.get(i);
@@ -260,9 +303,13 @@ final class IoCommand extends Subcommand {
                     g.args.add(w);
                 }
             }
-            if (g.args.size() < minArgs) {
+            if (g.args.size() < minArgs || g.args.size() > maxArgs) {
+                // qemu-io's wording: "expected 0", "expected between 1 and 2", and "at least 2" for read, write and
+                // discard (which take no more either, but qemu-io says so with a usage line)
+                String expected = minArgs < maxArgs ? "between " + minArgs + " and " + maxArgs
+                        : minArgs == 0 ? "0" : g.args.size() < minArgs ? "at least " + minArgs : "at most " + maxArgs;
                 throw new CommandFailed("bad argument count " + g.args.size() + " to " + command
-                        + ", expected at least " + minArgs + " arguments", true);
+                        + ", expected " + expected + " arguments", true);
             }
             return g;
         }
@@ -276,21 +323,43 @@ final class IoCommand extends Subcommand {
         }
 
         long number(int index) throws CommandFailed {
-            String text = args.get(index);
+            return number(args.get(index));
+        }
+
+        /** qemu-io's cvtnum and its two messages. */
+        long number(String text) throws CommandFailed {
             try {
                 return Sizes.parse(text);
-            } catch (IllegalArgumentException e) {
-                throw new CommandFailed("Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- "
-                        + text);
+            } catch (Sizes.InvalidSizeException e) {
+                throw new CommandFailed(e.tooLarge() ? "Parsing error: argument too large -- " + text
+                        : "Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- " + text);
             }
         }
 
-        int pattern(char c) throws CommandFailed {
-            try {
-                return Integer.decode(values.get(c));
-            } catch (NumberFormatException e) {
-                throw new CommandFailed("Parsing error: non-numeric argument -- " + values.get(c));
+        /**
+         * A request length, bounded as qemu-io bounds it (the block layer's largest request) before anything is
+         * allocated for it.
+         */
+        long length(int index) throws CommandFailed {
+            long length = number(index);
+            if (length > MAX_REQUEST_BYTES) {
+                throw new CommandFailed("length cannot exceed " + MAX_REQUEST_BYTES + ", given " + args.get(index));
             }
+            return length;
+        }
+
+        /** A pattern byte as qemu-io takes it: C's strtol with base 0 (0x hex, 0 octal, a sign), 0 to 255. */
+        int pattern(char c) throws CommandFailed {
+            String text = values.get(c);
+            try {
+                long value = Long.decode(text);
+                if (value >= 0 && value <= 0xff) {
+                    return (int) value;
+                }
+            } catch (NumberFormatException e) {
+                // fall through to qemu-io's message
+            }
+            throw new CommandFailed(text + " is not a valid pattern byte");
         }
     }
 }
