@@ -22,6 +22,11 @@ final class BenchCommand extends Subcommand {
     private static final long DEFAULT_WARMUP = 20_000;
     /** Virtual size beyond which the warm-up walk wraps instead (sparse either way). */
     private static final long MAX_SCRATCH = 1L << 40;
+    /**
+     * Request buffers of one run, all in flight at once. qemu-img bench allocates depth x size in one piece without a
+     * bound (-d 64 -s 1G crashes it); jblk refuses past this.
+     */
+    static final long MAX_BUFFER_BYTES = 2L << 30;
 
     @Option(names = "-c", paramLabel = "count", defaultValue = "75000", description = "number of requests")
     long count;
@@ -29,7 +34,7 @@ final class BenchCommand extends Subcommand {
     int depth;
     @Option(names = "-f", paramLabel = "fmt", description = "image format (probed when absent)")
     String format;
-    @Option(names = "-n", description = "native AIO (jblk: the io_uring engine)")
+    @Option(names = "-n", description = "native AIO: the io_uring engine (same as -i native)")
     boolean nativeAio;
     @Option(names = "-o", paramLabel = "offset", defaultValue = "0", description = "offset of the first request")
     String offset;
@@ -39,7 +44,8 @@ final class BenchCommand extends Subcommand {
     String step;
     @Option(names = "-t", paramLabel = "cache", defaultValue = "writeback", description = "cache mode: none or writeback")
     String cache;
-    @Option(names = "-i", paramLabel = "aio", description = "I/O engine: auto, io_uring, threads (default threads like qemu-img bench, -n = io_uring)")
+    @Option(names = "-i", paramLabel = "aio", description = "I/O engine: threads, native or io_uring (native = io_uring), or "
+            + "auto (default threads like qemu-img bench; -n = native)")
     String aio;
     @Option(names = "-w", description = "write instead of read")
     boolean write;
@@ -68,6 +74,9 @@ final class BenchCommand extends Subcommand {
     @Parameters(index = "0", paramLabel = "FILE", arity = "0..1")
     Path file;
 
+    /** Requests in flight: the depth, or fewer when the run has fewer requests. */
+    private int slots;
+
     @Override
     public Integer call() throws IOException {
         if (seedTable) {
@@ -76,12 +85,29 @@ final class BenchCommand extends Subcommand {
         if (file == null) {
             throw new CliException("bench: Expecting one image file name");
         }
-        int bufSize = (int) Sizes.parse(size);
-        long stepSize = step == null ? bufSize : Sizes.parse(step);
-        long first = Sizes.parse(offset);
-        if (count <= 0 || depth <= 0 || bufSize <= 0) {
-            throw new CliException("count, depth and size must be positive (got -c " + count + " -d " + depth
-                    + " -s " + size + ")");
+        long first = Sizes.parseArgument("offset", offset);
+        long requestBytes = Sizes.parseArgument("buffer size", size);
+        long stepSize = step == null ? requestBytes : Sizes.parseArgument("step_size", step);
+        if (requestBytes < 1 || requestBytes > IoCommand.MAX_REQUEST_BYTES) {
+            throw new CliException("Invalid buffer size specified: '" + size + "'. Must be between 1 and "
+                    + IoCommand.MAX_REQUEST_BYTES + ".");
+        }
+        int bufSize = (int) requestBytes;
+        if (count < 0) {
+            throw new CliException("Invalid request count specified: " + count);
+        }
+        if (depth < 1) {
+            throw new CliException("Invalid queue depth specified: " + depth + " (at least 1)");
+        }
+        // Buffers are allocated before the first request: bound them by what the run can have in flight at once.
+        slots = (int) Math.min(depth, Math.max(1, count));
+        if ((long) slots * bufSize > MAX_BUFFER_BYTES) {
+            throw new CliException("bench: " + slots + " requests of " + Sizes.human(bufSize) + " in flight need "
+                    + Sizes.human((long) slots * bufSize) + " of buffers, more than jblk bench allocates ("
+                    + Sizes.human(MAX_BUFFER_BYTES) + "); lower -d or -s");
+        }
+        if (flushInterval < 0) {
+            throw new CliException("Invalid flush interval specified: " + flushInterval);
         }
         if (flushInterval > 0 && flushInterval < depth) {
             throw new CliException("Flush interval can't be smaller than depth");
@@ -89,6 +115,7 @@ final class BenchCommand extends Subcommand {
         if (flushInterval > 0 && !write) {
             throw new CliException("--flush-interval is only available in write tests");
         }
+        byte fill = patternByte(pattern);
         // qemu-img bench without -n/-i uses its thread pool (aio=threads); the same flags pick jblk's threads engine
         String engine = aio != null ? aio : nativeAio ? "io_uring" : "threads";
         try (BlockDevice device = Images.open(file, format, Images.options(!write, forceShare), cache, engine)) {
@@ -96,18 +123,21 @@ final class BenchCommand extends Subcommand {
             if (imageSize < bufSize) {
                 throw new CliException(file + ": image (" + imageSize + " bytes) smaller than one request (" + bufSize + ")");
             }
+            if (!random && first > imageSize - bufSize) {
+                throw new CliException(file + ": the first request (offset " + first + ", " + bufSize
+                        + " bytes) reaches beyond the image size " + imageSize);
+            }
             LongUnaryOperator offsets = random ? randomOffsets(imageSize, bufSize, seed)
                     : sequentialOffsets(imageSize, bufSize, first, stepSize);
             if (!quiet && !json) {
                 out().printf("Sending %d %s requests, %d bytes each, %d in parallel (starting at offset %d, step size %d)%s%n",
                         count, write ? "write" : "read", bufSize, depth, first, stepSize, random ? ", random offsets" : "");
             }
-            byte fill = (byte) (int) Integer.decode(pattern);
             long warmups = warmup < 0 ? Math.min(count, DEFAULT_WARMUP) : warmup;
             if (warmups > 0) {
                 warmUp(device, warmups, bufSize, first, stepSize, fill, engine);
             }
-            Workload.Result r = Workload.run(device, write, count, depth, bufSize, fill, offsets, flushInterval);
+            Workload.Result r = Workload.run(device, write, count, slots, bufSize, fill, offsets, flushInterval);
             String engineName = device.info().ioEngine();
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();
@@ -129,6 +159,19 @@ final class BenchCommand extends Subcommand {
         return 0;
     }
 
+    /** qemu-img bench's --pattern: C's strtol with base 0, 0 to 255. */
+    private static byte patternByte(String text) {
+        try {
+            long value = Long.decode(text);
+            if (value >= 0 && value <= 0xff) {
+                return (byte) value;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to qemu-img's message
+        }
+        throw new CliException("Invalid pattern byte specified: '" + text + "' (0 to 255)");
+    }
+
     /**
      * A JVM runs a request path interpreted until the JIT has compiled it, which a short run would measure instead of
      * jblk (qemu-img, compiled ahead of time, has no such phase). Reads warm up on the image itself; writes on a
@@ -140,7 +183,7 @@ final class BenchCommand extends Subcommand {
         if (!write) {
             LongUnaryOperator offsets = random ? randomOffsets(device.size(), bufSize, seed + 1)
                     : sequentialOffsets(device.size(), bufSize, first, stepSize);
-            Workload.run(device, false, n, depth, bufSize, fill, offsets, 0);
+            Workload.run(device, false, n, slots, bufSize, fill, offsets, 0);
             return;
         }
         io.jblk.api.ImageInfo info = device.info();
@@ -184,7 +227,7 @@ final class BenchCommand extends Subcommand {
             }
             io.jblk.api.BlockDrivers.create(scratch, info.format(), create.build());
             try (BlockDevice target = Images.open(scratch, info.format(), false, cache, engine)) {
-                Workload.run(target, true, n, depth, bufSize, fill, offsets, 0);
+                Workload.run(target, true, n, slots, bufSize, fill, offsets, 0);
             }
         } finally {
             java.nio.file.Files.deleteIfExists(scratch);

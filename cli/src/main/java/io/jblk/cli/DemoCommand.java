@@ -28,6 +28,8 @@ import java.util.stream.Stream;
         description = "Show the subcluster effect: random 4 KiB writes to qcow2 overlays with and without extended L2.")
 final class DemoCommand extends Subcommand {
     private static final int WRITE = 4096;
+    /** Writes in flight, each with its own 4 KiB buffer and virtual thread: far more than any disk queue. */
+    private static final int MAX_DEPTH = 4096;
 
     @Option(names = "--size", paramLabel = "size", description = "backing file size (default 256M, less if the disk is short)")
     String size;
@@ -63,6 +65,7 @@ final class DemoCommand extends Subcommand {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = out();
+        validate();
         Path work = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("jblk-demo-");
         try {
             long backingSize = backingSize(work);
@@ -81,7 +84,7 @@ final class DemoCommand extends Subcommand {
             List<Config> configs = new ArrayList<>();
             configs.add(new Config("raw, no backing", "raw", 0, "", false));
             for (String cs : clusterSizes) {
-                long cluster = Sizes.parse(cs);
+                long cluster = Sizes.parseArgument("cluster size", cs);
                 configs.add(new Config("qcow2 " + Sizes.human(cluster).replace(" KiB", "k").replace(" MiB", "M")
                         + ", extended_l2=off", "qcow2", cluster, "off", true));
                 configs.add(new Config("qcow2 " + Sizes.human(cluster).replace(" KiB", "k").replace(" MiB", "M")
@@ -116,12 +119,42 @@ final class DemoCommand extends Subcommand {
         }
     }
 
+    /** Refuses bad numbers before the working directory is made or anything is printed. */
+    private void validate() {
+        if (writes < 1) {
+            throw new CliException("demo: --writes must be at least 1, got " + writes);
+        }
+        if (depth < 1 || depth > MAX_DEPTH) {
+            throw new CliException("demo: --depth must be between 1 and " + MAX_DEPTH + ", got " + depth);
+        }
+        if (size != null) {
+            long bytes = Sizes.parseArgument("backing file size", size);
+            if (bytes < WRITE) {
+                throw new CliException("demo: --size " + size + " is smaller than one 4 KiB write");
+            }
+        }
+        for (String cs : clusterSizes) {
+            long cluster = Sizes.parseArgument("cluster size", cs);
+            // every size gets an extended_l2=on overlay, which qcow2 allows from 16 KiB clusters
+            if (cluster < (16 << 10) || cluster > (2 << 20) || Long.bitCount(cluster) != 1) {
+                throw new CliException("demo: cluster size " + cs + " must be a power of two from 16k to 2M "
+                        + "(extended L2 entries need at least 16k)");
+            }
+        }
+    }
+
     /** 256 MiB, or less when the file system cannot hold the backing file and the overlays several times over. */
     private long backingSize(Path work) throws IOException {
-        if (size != null) {
-            return Sizes.parse(size);
-        }
         long usable = Files.getFileStore(work).getUsableSpace();
+        if (size != null) {
+            long bytes = Sizes.parseArgument("backing file size", size);
+            // the backing file is written completely, and each overlay may grow to its size: refuse what cannot fit
+            if (bytes > usable / 4) {
+                throw new CliException("demo: --size " + size + " (" + Sizes.human(bytes) + ") needs about four times "
+                        + "that on the file system of " + work + ", which has " + Sizes.human(usable) + " free");
+            }
+            return bytes;
+        }
         long wanted = 256L << 20;
         while (wanted > (16L << 20) && wanted * 6 > usable) {
             wanted /= 2;
