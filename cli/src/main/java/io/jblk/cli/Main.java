@@ -72,7 +72,8 @@ public final class Main implements Callable<Integer> {
                     return code;
                 });
         try {
-            return line.execute(ResizeArguments.protectNegativeSize(args));
+            return line.execute(ResizeArguments.protectSize(args,
+                    line.getSubcommands().get("resize").getCommandSpec().optionsMap().keySet()));
         } catch (Error | RuntimeException e) {
             // Errors (and anything picocli lets through) end the command with one line, as exceptions do.
             err.println("jblk: " + describe(e));
@@ -130,20 +131,24 @@ public final class Main implements Callable<Integer> {
         return 1;
     }
 
-    /** "resize FILE -1M": qemu-img takes the last argument as the size even when it starts with '-'. */
+    /**
+     * "resize FILE -1M": qemu-img takes the last argument as the size before it reads any option, so a last argument
+     * that starts with '-' and is not one of resize's options ("-1M", "--1") is the size, not an unknown option.
+     */
     static final class ResizeArguments {
         private ResizeArguments() {
         }
 
-        static String[] protectNegativeSize(String[] args) {
+        static String[] protectSize(String[] args, java.util.Set<String> resizeOptions) {
             List<String> list = new ArrayList<>(Arrays.asList(args));
             int command = 0;
             while (command < list.size() && list.get(command).startsWith("-")) {
                 command++; // global options such as --debug
             }
             int last = list.size() - 1;
+            String size = last >= 0 ? list.get(last) : "";
             if (command < last && list.get(command).equals("resize") && !list.subList(command, last).contains("--")
-                    && list.get(last).matches("-[0-9.].*")) {
+                    && size.startsWith("-") && !resizeOptions.contains(size)) {
                 list.add(last, "--");
             }
             return list.toArray(String[]::new);

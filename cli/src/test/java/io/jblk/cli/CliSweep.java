@@ -81,8 +81,8 @@ final class CliSweep {
 
     /** Bad sizes every size parameter gets; the full sweep adds more. */
     private static final List<String> BAD_SIZES = List.of("-1", "abc", "9E", "1.5");
-    private static final List<String> MORE_BAD_SIZES = List.of("99999999999999999999", "1kB", "0x10k", " 1 M", ".5k",
-            "--1");
+    /** (Not "0x10k": qemu-img 7.2 takes it with a warning, jblk refuses it; see docs/cli.md.) */
+    private static final List<String> MORE_BAD_SIZES = List.of("99999999999999999999", "1kB", " 1 M", ".5k", "--1");
     /** Bad pattern bytes for qemu-io's -P and qemu-img bench's --pattern. */
     private static final List<String> BAD_PATTERNS = List.of("0x1ff", "256", "-1", "abc");
     private static final List<String> MORE_BAD_PATTERNS = List.of("0x", "1.5", "0x100", "1e2");
