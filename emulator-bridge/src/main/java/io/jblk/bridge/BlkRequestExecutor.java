@@ -4,7 +4,6 @@ import io.jblk.api.BlockDevice;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -14,43 +13,70 @@ import static io.jblk.bridge.VirtioBlkRequest.S_UNSUPP;
 
 /**
  * Checks a framed virtio-blk request against the device configuration and issues it to the {@link BlockDevice}.
- * Guest buffers go to the driver as they are (slices of guest RAM) when their addresses and lengths meet the
- * driver's request alignment; otherwise the request is staged through one aligned bounce buffer.
+ * Guest buffers go to the driver as they are (direct segments of guest RAM) when guest memory offers them and
+ * their addresses and lengths meet the driver's request alignment; otherwise the request is staged through one
+ * aligned bounce buffer. Data for the guest (a bounced read, the GET_ID serial) is not written here: the
+ * {@link Reply} carries it, and the queue copies it into guest memory when it publishes the completion, so a reset
+ * can drop it and, in polled mode, the guest sees it change only inside {@code poll()}.
  *
- * <p>The future yields the number of bytes written into the request's device-writable data; it fails with
- * {@link BlkRequestException} for a refused request and with the driver's exception for an I/O error.
- *
- * <p>Transport-independent: the virtio-mmio device and the vhost-user back-end both run their requests through it.
+ * <p>The future fails with {@link BlkRequestException} for a refused request and with the driver's exception for an
+ * I/O error.
  */
-public final class BlkRequestExecutor {
+final class BlkRequestExecutor {
     static final int SEGMENT_SIZE = 16;
     static final int WZ_UNMAP = 1;
     static final int SERIAL_LENGTH = 20;
+
+    /**
+     * What a request leaves for the guest: the number of bytes written into its device-writable data, and those
+     * bytes when they still have to be copied in ({@code staged} into {@code into}); {@code staged} is null when the
+     * driver wrote guest memory directly or nothing is written.
+     */
+    record Reply(int written, MemorySegment staged, List<DescriptorChain.Buffer> into) {
+        static Reply of(int written) {
+            return new Reply(written, null, List.of());
+        }
+
+        /** Copies the staged bytes into the guest buffers; the queue calls this when it publishes. */
+        void copyOut(GuestMemory memory) {
+            if (staged != null) {
+                VirtioBlkRequest.copyOut(memory, staged, into);
+            }
+        }
+    }
 
     private final BlockDevice device;
     private final VirtioBlkConfig config;
     private final byte[] serial;
     private final long features;
+    private final GuestMemory memory;
+    private final boolean stageReads;
     private final int alignment;
     private final long chunk;
 
-    /** Executes requests on {@code device} for a driver that negotiated {@code negotiatedFeatures}. */
-    public BlkRequestExecutor(BlockDevice device, VirtioBlkConfig config, byte[] serial, long negotiatedFeatures) {
+    /**
+     * @param stageReads read into a bounce buffer even when the guest buffers could take the data directly, so the
+     *                   guest's memory changes only when the completion is published (polled mode)
+     */
+    BlkRequestExecutor(BlockDevice device, VirtioBlkConfig config, byte[] serial, long negotiatedFeatures,
+                       GuestMemory memory, boolean stageReads) {
         this.device = device;
         this.config = config;
         this.serial = serial.clone();
         this.features = negotiatedFeatures;
+        this.memory = memory;
+        this.stageReads = stageReads;
         this.alignment = device.limits().requestAlignment();
         long max = Math.min(device.limits().maxTransfer(), Integer.MAX_VALUE);
         this.chunk = Math.max(alignment, max / alignment * alignment);
     }
 
-    public CompletableFuture<Integer> execute(VirtioBlkRequest r) {
+    CompletableFuture<Reply> execute(VirtioBlkRequest r) {
         try {
             return switch (r.type()) {
                 case VirtioBlkRequest.T_IN -> read(r);
                 case VirtioBlkRequest.T_OUT -> write(r);
-                case VirtioBlkRequest.T_FLUSH -> device.flush().thenApply(v -> 0);
+                case VirtioBlkRequest.T_FLUSH -> device.flush().thenApply(v -> Reply.of(0));
                 case VirtioBlkRequest.T_GET_ID -> CompletableFuture.completedFuture(getId(r));
                 case VirtioBlkRequest.T_DISCARD, VirtioBlkRequest.T_WRITE_ZEROES -> ranges(r);
                 default -> throw refuse(r, S_UNSUPP, "unknown request type " + Integer.toUnsignedString(r.type()));
@@ -58,12 +84,12 @@ public final class BlkRequestExecutor {
         } catch (BlkRequestException e) {
             return CompletableFuture.failedFuture(e);
         } catch (RuntimeException e) {
-            // A driver that throws instead of failing its future must not take the device down.
+            // A driver (or guest memory) that throws instead of failing its future must not take the device down.
             return CompletableFuture.failedFuture(e);
         }
     }
 
-    private CompletableFuture<Integer> read(VirtioBlkRequest r) throws BlkRequestException {
+    private CompletableFuture<Reply> read(VirtioBlkRequest r) throws BlkRequestException {
         if (r.readableBytes() != 0) {
             throw refuse(r, S_IOERR, "IN request has " + r.readableBytes()
                     + " device-readable data bytes (read-only data descriptor)");
@@ -71,23 +97,17 @@ public final class BlkRequestExecutor {
         long length = r.writableBytes();
         long offset = checkRange(r, "IN", r.sector(), length);
         if (length == 0) {
-            return CompletableFuture.completedFuture(0);
+            return CompletableFuture.completedFuture(Reply.of(0));
         }
-        if (direct(r.writable())) {
-            return transfer(offset, r.writable(), false).thenApply(v -> (int) length);
+        List<MemorySegment> direct = stageReads ? null : direct(r.writable());
+        if (direct != null) {
+            return transfer(offset, direct, false).thenApply(v -> Reply.of((int) length));
         }
         MemorySegment bounce = Arena.ofAuto().allocate(length, Math.max(alignment, 8));
-        return transfer(offset, List.of(bounce), false).thenApply(v -> {
-            long at = 0;
-            for (MemorySegment s : r.writable()) {
-                MemorySegment.copy(bounce, at, s, 0, s.byteSize());
-                at += s.byteSize();
-            }
-            return (int) length;
-        });
+        return transfer(offset, List.of(bounce), false).thenApply(v -> new Reply((int) length, bounce, r.writable()));
     }
 
-    private CompletableFuture<Integer> write(VirtioBlkRequest r) throws BlkRequestException {
+    private CompletableFuture<Reply> write(VirtioBlkRequest r) throws BlkRequestException {
         if (r.writableBytes() != 0) {
             throw refuse(r, S_IOERR, "OUT request has " + r.writableBytes()
                     + " device-writable data bytes (writable data descriptor)");
@@ -98,37 +118,26 @@ public final class BlkRequestExecutor {
         long length = r.readableBytes();
         long offset = checkRange(r, "OUT", r.sector(), length);
         if (length == 0) {
-            return CompletableFuture.completedFuture(0);
+            return CompletableFuture.completedFuture(Reply.of(0));
         }
-        if (direct(r.readable())) {
-            return transfer(offset, r.readable(), true).thenApply(v -> 0);
+        List<MemorySegment> direct = direct(r.readable());
+        if (direct != null) {
+            return transfer(offset, direct, true).thenApply(v -> Reply.of(0));
         }
         MemorySegment bounce = Arena.ofAuto().allocate(length, Math.max(alignment, 8));
-        long at = 0;
-        for (MemorySegment s : r.readable()) {
-            MemorySegment.copy(s, 0, bounce, at, s.byteSize());
-            at += s.byteSize();
-        }
-        return transfer(offset, List.of(bounce), true).thenApply(v -> 0);
+        VirtioBlkRequest.copyIn(memory, r.readable(), bounce);
+        return transfer(offset, List.of(bounce), true).thenApply(v -> Reply.of(0));
     }
 
-    private int getId(VirtioBlkRequest r) {
+    private Reply getId(VirtioBlkRequest r) {
         byte[] id = new byte[SERIAL_LENGTH];
         System.arraycopy(serial, 0, id, 0, Math.min(serial.length, SERIAL_LENGTH));
-        int written = 0;
-        for (MemorySegment s : r.writable()) {
-            int n = (int) Math.min(s.byteSize(), SERIAL_LENGTH - written);
-            MemorySegment.copy(id, written, s, ValueLayout.JAVA_BYTE, 0, n);
-            written += n;
-            if (written == SERIAL_LENGTH) {
-                break;
-            }
-        }
-        return written;
+        int written = (int) Math.min(r.writableBytes(), SERIAL_LENGTH);
+        return new Reply(written, MemorySegment.ofArray(id).asSlice(0, written), r.writable());
     }
 
     /** DISCARD and WRITE_ZEROES: an array of {sector u64, num_sectors u32, flags u32} segments. */
-    private CompletableFuture<Integer> ranges(VirtioBlkRequest r) throws BlkRequestException {
+    private CompletableFuture<Reply> ranges(VirtioBlkRequest r) throws BlkRequestException {
         boolean zeroes = r.type() == VirtioBlkRequest.T_WRITE_ZEROES;
         String op = zeroes ? "WRITE_ZEROES" : "DISCARD";
         if (!VirtioBlkFeatures.has(features, zeroes ? VirtioBlkFeatures.WRITE_ZEROES : VirtioBlkFeatures.DISCARD)) {
@@ -148,20 +157,15 @@ public final class BlkRequestExecutor {
             throw refuse(r, S_IOERR, op + " has " + bytes / SEGMENT_SIZE + " segments, more than max "
                     + maxSegments);
         }
-        byte[] payload = new byte[(int) bytes];
-        int at = 0;
-        for (MemorySegment s : r.readable()) {
-            MemorySegment.copy(s, ValueLayout.JAVA_BYTE, 0, payload, at, (int) s.byteSize());
-            at += (int) s.byteSize();
-        }
-        MemorySegment p = MemorySegment.ofArray(payload);
+        MemorySegment p = MemorySegment.ofArray(new byte[(int) bytes]);
+        VirtioBlkRequest.copyIn(memory, r.readable(), p);
         record Range(long offset, long length, boolean unmap) {
         }
         List<Range> work = new ArrayList<>();
         for (int i = 0; i < bytes / SEGMENT_SIZE; i++) {
-            long sector = p.get(GuestMemory.U64, i * 16L);
-            long count = Integer.toUnsignedLong(p.get(GuestMemory.U32, i * 16L + 8));
-            int flags = p.get(GuestMemory.U32, i * 16L + 12);
+            long sector = p.get(LittleEndian.U64, i * 16L);
+            long count = Integer.toUnsignedLong(p.get(LittleEndian.U32, i * 16L + 8));
+            int flags = p.get(LittleEndian.U32, i * 16L + 12);
             if ((flags & ~WZ_UNMAP) != 0 || (!zeroes && flags != 0)) {
                 throw refuse(r, S_UNSUPP, op + " segment " + i + " has unsupported flags 0x"
                         + Integer.toHexString(flags));
@@ -180,7 +184,7 @@ public final class BlkRequestExecutor {
             futures.add(zeroes ? device.writeZeroes(w.offset(), w.length(), w.unmap() && config.writeZeroesMayUnmap())
                     : device.discard(w.offset(), w.length()));
         }
-        return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).thenApply(v -> 0);
+        return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).thenApply(v -> Reply.of(0));
     }
 
     /** Checks block alignment and capacity; returns the byte offset. */
@@ -198,13 +202,20 @@ public final class BlkRequestExecutor {
         return sector * VirtioBlkConfig.SECTOR;
     }
 
-    private boolean direct(List<MemorySegment> segments) {
-        for (MemorySegment s : segments) {
-            if (s.address() % alignment != 0 || s.byteSize() % alignment != 0) {
-                return false;
+    /** The buffers as direct segments the driver can take as they are, or null when any of them cannot be. */
+    private List<MemorySegment> direct(List<DescriptorChain.Buffer> buffers) {
+        List<MemorySegment> segments = new ArrayList<>(buffers.size());
+        for (DescriptorChain.Buffer b : buffers) {
+            if (b.length() % alignment != 0) {
+                return null;
             }
+            MemorySegment s = memory.direct(b.address(), b.length());
+            if (s == null || s.byteSize() != b.length() || s.address() % alignment != 0) {
+                return null;
+            }
+            segments.add(s);
         }
-        return true;
+        return segments;
     }
 
     /** Issues consecutive reads or writes covering {@code segments}, split at the driver's transfer limit. */
@@ -223,6 +234,6 @@ public final class BlkRequestExecutor {
     }
 
     private static BlkRequestException refuse(VirtioBlkRequest r, int status, String message) {
-        return new BlkRequestException(status, r.status(), message);
+        return new BlkRequestException(status, r.statusAddress(), message);
     }
 }

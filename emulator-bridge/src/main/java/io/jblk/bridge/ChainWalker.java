@@ -1,8 +1,9 @@
 package io.jblk.bridge;
 
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+
+import static io.jblk.bridge.VirtioBlkRequest.NO_STATUS;
 
 /**
  * Follows a descriptor chain through NEXT links and at most one indirect table, validating as it goes. It counts
@@ -22,28 +23,31 @@ public final class ChainWalker {
         this.indirectAllowed = indirectAllowed;
     }
 
-    /**
-     * Walks the chain starting at {@code head} of {@code table}, which has {@code queueSize} entries.
-     */
-    public DescriptorChain walk(MemorySegment table, int queueSize, int head) throws DescriptorChainException {
+    /** Walks the chain starting at descriptor {@code head} of {@code ring}'s descriptor table. */
+    public DescriptorChain walk(SplitVirtqueue ring, int head) throws DescriptorChainException {
+        return walk(ring.descriptors(), ring.size(), head);
+    }
+
+    /** Walks the chain starting at {@code head} of {@code table}, which has {@code queueSize} entries. */
+    DescriptorChain walk(GuestRange table, int queueSize, int head) throws DescriptorChainException {
         try {
             return strictWalk(table, queueSize, head);
         } catch (DescriptorChainException e) {
-            MemorySegment status = statusOfLastDescriptor(table, queueSize, head);
-            throw status == null ? e : new DescriptorChainException(e.getMessage(), status);
+            long status = statusOfLastDescriptor(table, queueSize, head);
+            throw status == NO_STATUS ? e : new DescriptorChainException(e.getMessage(), status);
         }
     }
 
     /**
      * Best effort to find where the guest expects the status of a chain that failed validation: follows NEXT links
-     * (bounded, ignoring everything else that is wrong) to the last descriptor and returns it when it is a non-empty,
-     * device-writable buffer inside guest memory, else null.
+     * (bounded, ignoring everything else that is wrong) to the last descriptor and returns its last byte when it is
+     * a non-empty, device-writable buffer inside guest memory, else {@link VirtioBlkRequest#NO_STATUS}.
      */
-    private MemorySegment statusOfLastDescriptor(MemorySegment table, int queueSize, int head) {
+    private long statusOfLastDescriptor(GuestRange table, int queueSize, int head) {
         if (head >= queueSize) {
-            return null;
+            return NO_STATUS;
         }
-        MemorySegment current = table;
+        GuestRange current = table;
         int tableSize = queueSize;
         boolean indirect = false;
         int index = head;
@@ -52,12 +56,12 @@ public final class ChainWalker {
             if (d.isIndirect() && !indirect) {
                 long len = d.unsignedLength() / Descriptor.SIZE * Descriptor.SIZE;
                 if (len == 0 || len / Descriptor.SIZE > MAX_INDIRECT_DESCRIPTORS) {
-                    return null;
+                    return NO_STATUS;
                 }
                 try {
-                    current = memory.slice(d.address(), len);
+                    current = GuestRange.of(memory, d.address(), len);
                 } catch (GuestMemoryException e) {
-                    return null;
+                    return NO_STATUS;
                 }
                 tableSize = (int) (len / Descriptor.SIZE);
                 indirect = true;
@@ -67,29 +71,32 @@ public final class ChainWalker {
             }
             if (!d.hasNext()) {
                 if (!d.isWrite() || d.isIndirect() || d.length() == 0) {
-                    return null;
+                    return NO_STATUS;
                 }
+                long last = d.address() + d.unsignedLength() - 1;
                 try {
-                    return memory.slice(d.address() + d.unsignedLength() - 1, 1);
+                    GuestRange.check(memory, last, 1);
+                    return last;
                 } catch (GuestMemoryException e) {
-                    return null;
+                    return NO_STATUS;
                 }
             }
             index = d.next();
             if (index >= tableSize) {
-                return null;
+                return NO_STATUS;
             }
         }
-        return null; // a loop: no last descriptor
+        return NO_STATUS; // a loop: no last descriptor
     }
 
-    private DescriptorChain strictWalk(MemorySegment table, int queueSize, int head) throws DescriptorChainException {
+    private DescriptorChain strictWalk(GuestRange table, int queueSize, int head) throws DescriptorChainException {
         List<DescriptorChain.Buffer> buffers = new ArrayList<>();
-        MemorySegment lastWritable = null;
+        long lastWritable = NO_STATUS; // the last byte of the last non-empty writable buffer walked
         if (head >= queueSize) {
-            throw new DescriptorChainException("head descriptor index " + head + " >= queue size " + queueSize, null);
+            throw new DescriptorChainException("head descriptor index " + head + " >= queue size " + queueSize,
+                    NO_STATUS);
         }
-        MemorySegment current = table;
+        GuestRange current = table;
         int tableSize = queueSize;
         boolean indirect = false;
         int index = head;
@@ -122,7 +129,7 @@ public final class ChainWalker {
                             + " entries", lastWritable);
                 }
                 try {
-                    current = memory.slice(d.address(), len);
+                    current = GuestRange.of(memory, d.address(), len);
                 } catch (GuestMemoryException e) {
                     throw new DescriptorChainException("indirect table of descriptor " + index + ": "
                             + e.getMessage(), lastWritable);
@@ -133,27 +140,26 @@ public final class ChainWalker {
                 steps = 0;
                 continue;
             }
-            MemorySegment data;
             try {
-                data = memory.slice(d.address(), d.unsignedLength());
+                GuestRange.check(memory, d.address(), d.unsignedLength());
             } catch (GuestMemoryException e) {
                 throw new DescriptorChainException((indirect ? "indirect " : "") + "descriptor " + index + ": "
                         + e.getMessage(), lastWritable);
             }
             if (d.isWrite()) {
-                if (data.byteSize() > 0) {
-                    lastWritable = data;
+                if (d.unsignedLength() > 0) {
+                    lastWritable = d.address() + d.unsignedLength() - 1;
                 }
-            } else if (lastWritable != null || (!buffers.isEmpty() && buffers.getLast().writable())) {
+            } else if (lastWritable != NO_STATUS || (!buffers.isEmpty() && buffers.getLast().writable())) {
                 throw new DescriptorChainException((indirect ? "indirect " : "") + "descriptor " + index
                         + " is device-readable but follows a device-writable one", lastWritable);
             }
-            total += data.byteSize();
+            total += d.unsignedLength();
             if (total > MAX_CHAIN_BYTES) {
                 throw new DescriptorChainException("descriptor chain from head " + head + " holds more than "
                         + MAX_CHAIN_BYTES + " bytes", lastWritable);
             }
-            buffers.add(new DescriptorChain.Buffer(d.address(), data, d.isWrite()));
+            buffers.add(new DescriptorChain.Buffer(d.address(), d.unsignedLength(), d.isWrite()));
             if (!d.hasNext()) {
                 return new DescriptorChain(head, buffers);
             }

@@ -12,21 +12,26 @@ public record Descriptor(long address, int length, int flags, int next) {
     public static final int F_WRITE = 2;
     public static final int F_INDIRECT = 4;
 
-    /** Reads entry {@code index} of a descriptor table; the caller has bounds-checked the table. */
+    /** Reads entry {@code index} of a descriptor table held in {@code table} (guest-side code and tests). */
     public static Descriptor read(MemorySegment table, int index) {
         long at = (long) index * SIZE;
-        return new Descriptor(table.get(GuestMemory.U64, at), table.get(GuestMemory.U32, at + 8),
-                Short.toUnsignedInt(table.get(GuestMemory.U16, at + 12)),
-                Short.toUnsignedInt(table.get(GuestMemory.U16, at + 14)));
+        return new Descriptor(table.get(LittleEndian.U64, at), table.get(LittleEndian.U32, at + 8),
+                Short.toUnsignedInt(table.get(LittleEndian.U16, at + 12)),
+                Short.toUnsignedInt(table.get(LittleEndian.U16, at + 14)));
+    }
+
+    /** Reads entry {@code index} of a descriptor table in guest memory; the caller has bounds-checked the index. */
+    static Descriptor read(GuestRange table, int index) {
+        return read(table.bytes((long) index * SIZE, SIZE), 0);
     }
 
     /** Writes this descriptor as entry {@code index} of a table (used by guest-side code and tests). */
     public void write(MemorySegment table, int index) {
         long at = (long) index * SIZE;
-        table.set(GuestMemory.U64, at, address);
-        table.set(GuestMemory.U32, at + 8, length);
-        table.set(GuestMemory.U16, at + 12, (short) flags);
-        table.set(GuestMemory.U16, at + 14, (short) next);
+        table.set(LittleEndian.U64, at, address);
+        table.set(LittleEndian.U32, at + 8, length);
+        table.set(LittleEndian.U16, at + 12, (short) flags);
+        table.set(LittleEndian.U16, at + 14, (short) next);
     }
 
     /** The length as the unsigned 32-bit value the guest wrote. */

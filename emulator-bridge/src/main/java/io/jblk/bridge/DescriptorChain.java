@@ -1,21 +1,21 @@
 package io.jblk.bridge;
 
-import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
- * A walked, validated descriptor chain: the head index the used ring must return and its buffers in order, each
- * resolved to a slice of guest RAM. Readable buffers all come before writable ones.
+ * A walked, validated descriptor chain: the head index the used ring must return and its buffers in order, each a
+ * guest-physical range checked against guest memory. Readable buffers all come before writable ones.
  */
 public record DescriptorChain(int head, List<Buffer> buffers) {
     public DescriptorChain {
         buffers = List.copyOf(buffers);
     }
 
-    /** One guest buffer: its guest-physical address, the host memory behind it and whether the device may write it. */
-    public record Buffer(long address, MemorySegment memory, boolean writable) {
-        public long length() {
-            return memory.byteSize();
+    /** One guest buffer: its guest-physical range and whether the device may write it. */
+    public record Buffer(long address, long length, boolean writable) {
+        /** Bytes {@code [from, to)} of this buffer. */
+        Buffer slice(long from, long to) {
+            return new Buffer(address + from, to - from, writable);
         }
     }
 }

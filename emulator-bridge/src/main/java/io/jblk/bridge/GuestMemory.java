@@ -1,26 +1,77 @@
 package io.jblk.bridge;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /**
- * The emulator's guest RAM as the device sees it: {@link MemorySegment} regions mapped at guest-physical addresses.
+ * The emulator's guest RAM as the device reaches it: bounds checks, bulk copies in and out, and, where the RAM is
+ * host memory the device may use in place, direct segments for zero-copy I/O.
  *
- * <p>Every access is bounds-checked against the regions; a range that is not wholly inside one region fails with
- * {@link GuestMemoryException} (a device error the caller turns into a request status), never with an unchecked
- * exception. All virtio fields are little-endian, whatever the host order.
+ * <p>Two ways to provide it:
+ * <ul>
+ *   <li>RAM that is already a {@link MemorySegment} (an arena allocation, a mapped file, a heap array):
+ *       {@link #of(long, MemorySegment)} or {@link #of(List)}. The device then reads and writes the rings in place
+ *       and hands aligned guest buffers to the block driver without a copy.</li>
+ *   <li>RAM behind the emulator's own accessors (a raw address, an array of pages, a bus object): implement
+ *       {@link #contains}, {@link #read} and {@link #write}. No restricted JDK method is needed: the device copies
+ *       every guest buffer through a bounce buffer, and reads and writes ring fields with small copies. Override
+ *       {@link #direct} for ranges that are plain host memory to get zero-copy back for them.</li>
+ * </ul>
+ *
+ * <p><b>Thread contract.</b> Guest memory is the device's DMA path, not a callback: its methods are called on any
+ * thread, concurrently, including jblk's I/O completion threads and while the device holds its internal locks
+ * (that is how a reset fences writes to the old rings). An implementation must therefore never block on a lock the
+ * emulator may hold while it calls into the device (a machine lock), and must not call the device. In
+ * {@linkplain VirtioBlkDevice.Builder#polled(Runnable) polled mode} the device calls these methods only on threads
+ * that are inside one of its own methods ({@code poll}, {@code read}, {@code write}, {@code reset}, {@code drain},
+ * {@code close}), so single-threaded RAM needs no locking at all; the only exception is a {@link #direct} segment,
+ * which the block driver reads on its own threads while a write request is in flight.
+ *
+ * <p><b>Ordering.</b> The device issues the memory fences the virtio ring protocol needs around its calls; an
+ * implementation using plain accesses on the calling thread is ordered by them. Ring indices are 2-byte aligned
+ * fields that the guest reads while the device writes them: {@link #write} of an aligned 2- or 4-byte range must
+ * store it with one access (as {@link MemorySegment#copy} does), or a guest on another thread may see a torn index.
+ *
+ * <p>Addresses are guest-physical. The device never passes a negative address or length, nor a range whose end
+ * overflows a {@code long}; every field is little-endian whatever the host order.
  */
-public final class GuestMemory {
-    static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+public interface GuestMemory {
+    /**
+     * Whether every byte of {@code [address, address + length)} is guest RAM the device may read and write.
+     * {@code length} is positive. The device calls {@link #read}, {@link #write} and {@link #direct} only for ranges
+     * this accepted (within one request or queue setup); a range that stops being RAM meanwhile (hot-unplug) may
+     * make those throw any {@link RuntimeException}, which fails the request with IOERR, or the queue with
+     * DEVICE_NEEDS_RESET.
+     */
+    boolean contains(long address, long length);
+
+    /** Copies guest {@code [address, address + into.byteSize())} into {@code into}. */
+    void read(long address, MemorySegment into);
+
+    /** Copies {@code from} into guest memory at {@code address}. */
+    void write(long address, MemorySegment from);
+
+    /**
+     * The range as host memory the device may read and write in place for as long as the guest owns it (zero-copy),
+     * or null when it has none; then the device copies. A returned segment must be exactly {@code length} bytes and
+     * usable from any thread. The default has none.
+     */
+    default MemorySegment direct(long address, long length) {
+        return null;
+    }
+
+    /** A single region of guest RAM starting at guest-physical {@code base}. */
+    static GuestMemory of(long base, MemorySegment memory) {
+        return new SegmentGuestMemory(List.of(new Region(base, memory)));
+    }
+
+    /** Guest RAM in several non-overlapping regions (a hole below 4 GiB, hot-plugged DIMMs, ...). */
+    static GuestMemory of(List<Region> regions) {
+        return new SegmentGuestMemory(regions);
+    }
 
     /** One guest RAM region: guest-physical {@code base}, backed by {@code memory}. */
-    public record Region(long base, MemorySegment memory) {
+    record Region(long base, MemorySegment memory) {
         public Region {
             if (base < 0 || memory.byteSize() == 0 || base + memory.byteSize() < base) {
                 throw new IllegalArgumentException("bad guest region at 0x" + Long.toHexString(base) + " of "
@@ -31,80 +82,5 @@ public final class GuestMemory {
         long end() {
             return base + memory.byteSize();
         }
-    }
-
-    private final Region[] regions;
-
-    private GuestMemory(List<Region> regions) {
-        List<Region> sorted = new ArrayList<>(regions);
-        sorted.sort(Comparator.comparingLong(Region::base));
-        for (int i = 1; i < sorted.size(); i++) {
-            if (sorted.get(i).base() < sorted.get(i - 1).end()) {
-                throw new IllegalArgumentException("guest regions overlap at 0x"
-                        + Long.toHexString(sorted.get(i).base()));
-            }
-        }
-        this.regions = sorted.toArray(Region[]::new);
-    }
-
-    public static GuestMemory of(List<Region> regions) {
-        return new GuestMemory(regions);
-    }
-
-    /** A single region of guest RAM starting at guest-physical {@code base}. */
-    public static GuestMemory of(long base, MemorySegment memory) {
-        return new GuestMemory(List.of(new Region(base, memory)));
-    }
-
-    public List<Region> regions() {
-        return List.of(regions);
-    }
-
-    /** The guest range {@code [address, address+length)} as a slice of host memory; no copy. */
-    public MemorySegment slice(long address, long length) throws GuestMemoryException {
-        if (length < 0) {
-            throw new GuestMemoryException(address, length, "has a negative length");
-        }
-        for (Region r : regions) {
-            if (address >= r.base() && address < r.end()) {
-                if (length > r.end() - address) {
-                    throw new GuestMemoryException(address, length, "runs past the end of the guest RAM region at 0x"
-                            + Long.toHexString(r.base()) + " (size " + r.memory().byteSize() + ")");
-                }
-                return r.memory().asSlice(address - r.base(), length);
-            }
-        }
-        if (length == 0 && address >= 0) {
-            return MemorySegment.NULL;
-        }
-        throw new GuestMemoryException(address, length, "is outside guest RAM");
-    }
-
-    public int readU16(long address) throws GuestMemoryException {
-        return Short.toUnsignedInt(slice(address, 2).get(U16, 0));
-    }
-
-    public int readU32(long address) throws GuestMemoryException {
-        return slice(address, 4).get(U32, 0);
-    }
-
-    public long readU64(long address) throws GuestMemoryException {
-        return slice(address, 8).get(U64, 0);
-    }
-
-    public void writeU8(long address, int value) throws GuestMemoryException {
-        slice(address, 1).set(ValueLayout.JAVA_BYTE, 0, (byte) value);
-    }
-
-    public void writeU16(long address, int value) throws GuestMemoryException {
-        slice(address, 2).set(U16, 0, (short) value);
-    }
-
-    public void writeU32(long address, int value) throws GuestMemoryException {
-        slice(address, 4).set(U32, 0, value);
-    }
-
-    public void writeU64(long address, long value) throws GuestMemoryException {
-        slice(address, 8).set(U64, 0, value);
     }
 }

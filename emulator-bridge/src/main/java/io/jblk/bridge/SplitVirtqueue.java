@@ -1,11 +1,11 @@
 package io.jblk.bridge;
 
-import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
 /**
  * The device side of one split virtqueue: descriptor table, avail (driver) ring and used (device) ring in guest
- * memory, with free-running 16-bit indices and optional EVENT_IDX notification suppression.
+ * memory, with free-running 16-bit indices and optional EVENT_IDX notification suppression. Transport-independent:
+ * it knows guest memory and the ring layout, nothing about registers or interrupts.
  *
  * <p>Layouts (spec "Split Virtqueues"): avail = {@code flags u16, idx u16, ring[N] u16, used_event u16}; used =
  * {@code flags u16, idx u16, ring[N] {id u32, len u32}, avail_event u16}.
@@ -20,9 +20,9 @@ public final class SplitVirtqueue {
     static final int AVAIL_F_NO_INTERRUPT = 1;
 
     private final int size;
-    private final MemorySegment descriptors;
-    private final MemorySegment avail;
-    private final MemorySegment used;
+    private final GuestRange descriptors;
+    private final GuestRange avail;
+    private final GuestRange used;
     private final boolean eventIdx;
 
     private int lastAvail;      // next avail index to consume (free-running, kept in 16 bits)
@@ -46,9 +46,9 @@ public final class SplitVirtqueue {
                     + Long.toHexString(availAddr) + " used 0x" + Long.toHexString(usedAddr));
         }
         try {
-            this.descriptors = memory.slice(descAddr, (long) size * Descriptor.SIZE);
-            this.avail = memory.slice(availAddr, 6 + 2L * size);
-            this.used = memory.slice(usedAddr, 6 + 8L * size);
+            this.descriptors = GuestRange.of(memory, descAddr, (long) size * Descriptor.SIZE);
+            this.avail = GuestRange.of(memory, availAddr, 6 + 2L * size);
+            this.used = GuestRange.of(memory, usedAddr, 6 + 8L * size);
         } catch (GuestMemoryException e) {
             throw new VirtqueueException("queue rings do not fit in guest memory: " + e.getMessage());
         }
@@ -60,7 +60,8 @@ public final class SplitVirtqueue {
         return size;
     }
 
-    public MemorySegment descriptorTable() {
+    /** The descriptor table, for {@link ChainWalker}. */
+    GuestRange descriptors() {
         return descriptors;
     }
 
@@ -70,7 +71,7 @@ public final class SplitVirtqueue {
      * @throws VirtqueueException when the avail index runs more than the queue size ahead of the device
      */
     public int nextAvailable() throws VirtqueueException {
-        int availIdx = Short.toUnsignedInt(avail.get(GuestMemory.U16, 2));
+        int availIdx = avail.u16(2);
         VarHandle.acquireFence();
         int pending = (availIdx - lastAvail) & 0xFFFF;
         if (pending == 0) {
@@ -80,14 +81,14 @@ public final class SplitVirtqueue {
             throw new VirtqueueException("avail index " + availIdx + " is " + pending + " ahead of the device's "
                     + lastAvail + ", more than the queue size " + size);
         }
-        int head = Short.toUnsignedInt(avail.get(GuestMemory.U16, 4 + 2L * (lastAvail % size)));
+        int head = avail.u16(4 + 2L * (lastAvail % size));
         lastAvail = (lastAvail + 1) & 0xFFFF;
         return head;
     }
 
     /** Whether the driver has published chains not yet consumed (an avail index past the device's). */
     public boolean hasAvailable() {
-        int availIdx = Short.toUnsignedInt(avail.get(GuestMemory.U16, 2));
+        int availIdx = avail.u16(2);
         VarHandle.acquireFence();
         return availIdx != lastAvail;
     }
@@ -99,7 +100,7 @@ public final class SplitVirtqueue {
      */
     public void enableNotifications() {
         if (eventIdx) {
-            used.set(GuestMemory.U16, 4 + 8L * size, (short) lastAvail);
+            used.setU16(4 + 8L * size, lastAvail);
         }
         VarHandle.fullFence();
     }
@@ -107,8 +108,8 @@ public final class SplitVirtqueue {
     /** Writes one used element; it becomes visible to the guest with the next {@link #publishUsed}. */
     public void addUsed(int head, int writtenBytes) {
         long at = 4 + 8L * (usedIdx % size);
-        used.set(GuestMemory.U32, at, head);
-        used.set(GuestMemory.U32, at + 4, writtenBytes);
+        used.setU32(at, head);
+        used.setU32(at + 4, writtenBytes);
         usedIdx = (usedIdx + 1) & 0xFFFF;
     }
 
@@ -121,29 +122,16 @@ public final class SplitVirtqueue {
             return false;
         }
         VarHandle.releaseFence();
-        used.set(GuestMemory.U16, 2, (short) usedIdx);
+        used.setU16(2, usedIdx);
         publishedUsed = usedIdx;
         VarHandle.fullFence();
         if (eventIdx) {
-            int usedEvent = Short.toUnsignedInt(avail.get(GuestMemory.U16, 4 + 2L * size));
+            int usedEvent = avail.u16(4 + 2L * size);
             boolean need = needEvent(usedEvent, usedIdx, signalledUsed);
             signalledUsed = usedIdx;
             return need;
         }
-        return (avail.get(GuestMemory.U16, 0) & AVAIL_F_NO_INTERRUPT) == 0;
-    }
-
-    /**
-     * Continues a ring the driver set up earlier (a vhost-user back-end taking over a running queue): the device
-     * next consumes avail index {@code nextAvail} (the front-end's vring base) and adds used elements after the used
-     * index the guest already sees.
-     */
-    public void resume(int nextAvail) {
-        lastAvail = nextAvail & 0xFFFF;
-        int used = Short.toUnsignedInt(this.used.get(GuestMemory.U16, 2));
-        usedIdx = used;
-        publishedUsed = used;
-        signalledUsed = used;
+        return (avail.u16(0) & AVAIL_F_NO_INTERRUPT) == 0;
     }
 
     /** The next avail index the device will consume (the "vring base" a vhost-user front-end asks for). */

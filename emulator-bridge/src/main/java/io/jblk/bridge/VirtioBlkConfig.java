@@ -64,22 +64,22 @@ public record VirtioBlkConfig(long capacity, int sizeMax, int segMax, int blkSiz
     public byte[] encode() {
         byte[] bytes = new byte[SIZE];
         MemorySegment s = MemorySegment.ofArray(bytes);
-        s.set(GuestMemory.U64, 0, capacity);
-        s.set(GuestMemory.U32, 8, sizeMax);
-        s.set(GuestMemory.U32, 12, segMax);
+        s.set(LittleEndian.U64, 0, capacity);
+        s.set(LittleEndian.U32, 8, sizeMax);
+        s.set(LittleEndian.U32, 12, segMax);
         // geometry (16..19) stays zero: GEOMETRY is not offered
-        s.set(GuestMemory.U32, 20, blkSize);
+        s.set(LittleEndian.U32, 20, blkSize);
         bytes[24] = (byte) physicalBlockExp;
         bytes[25] = 0; // alignment_offset
-        s.set(GuestMemory.U16, 26, (short) minIoSize);
-        s.set(GuestMemory.U32, 28, optIoSize);
+        s.set(LittleEndian.U16, 26, (short) minIoSize);
+        s.set(LittleEndian.U32, 28, optIoSize);
         bytes[32] = 0; // writeback: only meaningful with CONFIG_WCE, not offered
-        s.set(GuestMemory.U16, 34, (short) numQueues);
-        s.set(GuestMemory.U32, 36, maxDiscardSectors);
-        s.set(GuestMemory.U32, 40, maxDiscardSeg);
-        s.set(GuestMemory.U32, 44, discardSectorAlignment);
-        s.set(GuestMemory.U32, 48, maxWriteZeroesSectors);
-        s.set(GuestMemory.U32, 52, maxWriteZeroesSeg);
+        s.set(LittleEndian.U16, 34, (short) numQueues);
+        s.set(LittleEndian.U32, 36, maxDiscardSectors);
+        s.set(LittleEndian.U32, 40, maxDiscardSeg);
+        s.set(LittleEndian.U32, 44, discardSectorAlignment);
+        s.set(LittleEndian.U32, 48, maxWriteZeroesSectors);
+        s.set(LittleEndian.U32, 52, maxWriteZeroesSeg);
         bytes[56] = (byte) (writeZeroesMayUnmap ? 1 : 0);
         return bytes;
     }

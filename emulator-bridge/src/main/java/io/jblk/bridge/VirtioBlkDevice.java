@@ -5,21 +5,29 @@ import io.jblk.api.BlockDrivers;
 import io.jblk.api.OpenOptions;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static io.jblk.bridge.VirtioBlkFeatures.bit;
 
 /**
  * A virtio-blk device, independent of the transport: feature negotiation, device status, queue configuration,
- * config space, {@link #queueNotify(int) queue notifications} and {@link #reset()}. Requests go asynchronously to a
- * {@link BlockDevice}; completions are published in the used rings and signalled through an {@link InterruptSink}.
+ * config space, interrupt status, {@link #queueNotify(int) queue notifications}, {@link #poll()},
+ * {@link #drain(Duration)} and {@link #reset()}. Requests go asynchronously to a {@link BlockDevice}; completions are
+ * published in the used rings and signalled through an {@link InterruptSink}.
  *
- * <p>Use it through {@link VirtioMmioTransport}, or drive these methods from your own (e.g. PCI) transport:
+ * <p>Use it through {@link VirtioMmioTransport}, or drive these methods from your own transport (PCI, vhost-user):
  * <pre>{@code
  * BlockDevice disk = BlockDrivers.open(Path.of("disk.qcow2"), "qcow2", OpenOptions.defaults());
  * VirtioMmioTransport mmio = VirtioBlkDevice.builder(disk, guestMemory)
@@ -28,6 +36,18 @@ import static io.jblk.bridge.VirtioBlkFeatures.bit;
  * // MMIO window handler: mmio.read(offset, size) / mmio.write(offset, size, value)
  * }</pre>
  *
+ * <p><b>Delivery modes.</b> By default (threaded) a kick is served on the kicking thread and completions are
+ * published on jblk's I/O completion threads as they arrive; the transport is told through a jblk delivery thread.
+ * With {@link Builder#polled(Runnable)} the device is single-threaded as far as the guest can tell: a kick is only
+ * recorded, completions wait in a queue, and everything the guest sees (rings, status bytes, read data, interrupt
+ * status, sink calls) changes inside {@link #poll()}, which the emulator calls from its CPU loop; register accesses
+ * change registers only.
+ *
+ * <p><b>Threads.</b> Every public method may be called from any thread, concurrently. None calls into the
+ * embedder's code while holding a jblk lock. {@link #reset()} and {@link #close()} wait for the block device's
+ * requests in flight, and that wait never depends on the embedder's threads; {@link #drain(Duration)} waits with a
+ * bound.
+ *
  * <p>Everything the guest can get wrong is answered with a request status (IOERR/UNSUPP) or with
  * DEVICE_NEEDS_RESET and a log line; no guest input makes a method of this class throw.
  */
@@ -35,6 +55,10 @@ public final class VirtioBlkDevice implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.jblk.bridge");
     /** VIRTIO_BLK_ID_BYTES: the length of the GET_ID serial. */
     public static final int SERIAL_BYTES = 20;
+    /** Interrupt status bit: a queue has new used buffers. */
+    public static final int INTERRUPT_USED_BUFFER = 1;
+    /** Interrupt status bit: the configuration changed (here: the device needs a reset). */
+    public static final int INTERRUPT_CONFIG = 2;
 
     private final BlockDevice device;
     private final GuestMemory memory;
@@ -45,17 +69,24 @@ public final class VirtioBlkDevice implements AutoCloseable {
     private final VirtioBlkConfig config;
     private final byte[] configBytes;
     private final long deviceFeatures;
+    private final SinkSignals signals;
     private final InterruptSink sink;
     private final GuestErrorLog errors = new GuestErrorLog();
+    private final boolean polled;
+    private final EmbedderCallout wake;            // polled mode: the embedder's workPending hook, or null
+    private final AtomicBoolean pollWanted = new AtomicBoolean();
+    private final InFlight inFlight = new InFlight();
+    private final AtomicInteger interruptStatus = new AtomicInteger();
+    private final AtomicLong usedBufferInterrupts = new AtomicLong();
+    private final Thread exitHook;
 
     private final QueueSettings[] queues;
-    private int status;
-    private long driverFeatures;
-    private BlkRequestExecutor executor;
-    private boolean broken;
-    private boolean closed;
-    private final Object idle = new Object();
-    private int inFlight; // guarded by idle
+    private int status;                 // guarded by this
+    private long driverFeatures;        // guarded by this
+    private BlkRequestExecutor executor; // guarded by this; set at FEATURES_OK
+    private boolean broken;             // guarded by this
+    private boolean closed;             // guarded by this
+    private NegotiatedState lastSession; // guarded by this; frozen at the reset that ended a negotiated session
 
     /** What the driver configured for one queue (before and after QueueReady). */
     private static final class QueueSettings {
@@ -74,6 +105,9 @@ public final class VirtioBlkDevice implements AutoCloseable {
         this.serial = b.serial;
         this.closeBlockDevice = b.closeBlockDevice;
         this.sink = sink;
+        this.signals = new SinkSignals(sink, numQueues);
+        this.polled = b.polled;
+        this.wake = b.workPending == null ? null : new EmbedderCallout("jblk-virtio-wake", b.workPending);
         this.config = VirtioBlkConfig.of(device, numQueues, maxQueueSize, b.maxDiscardSegments);
         this.configBytes = config.encode();
         long f = bit(VirtioBlkFeatures.VERSION_1) | bit(VirtioBlkFeatures.SIZE_MAX) | bit(VirtioBlkFeatures.SEG_MAX)
@@ -90,6 +124,12 @@ public final class VirtioBlkDevice implements AutoCloseable {
             queues[i] = new QueueSettings();
             queues[i].size = maxQueueSize;
         }
+        if (b.closeAtJvmExit) {
+            exitHook = Thread.ofPlatform().unstarted(this::closeAtExit);
+            Runtime.getRuntime().addShutdownHook(exitHook);
+        } else {
+            exitHook = null;
+        }
     }
 
     public static Builder builder(BlockDevice device, GuestMemory memory) {
@@ -99,10 +139,16 @@ public final class VirtioBlkDevice implements AutoCloseable {
     /**
      * Opens {@code image} through the installed drivers ({@code format} null = probe; never probe images a guest
      * can write) and returns a builder that closes the block device with the virtio device.
+     *
+     * @throws UncheckedIOException when the image cannot be opened; its cause is the driver's typed
+     *                              {@link IOException} (a missing file, an image that is not {@code format}, ...)
      */
-    public static Builder open(Path image, String format, OpenOptions options, GuestMemory memory)
-            throws IOException {
-        return builder(BlockDrivers.open(image, format, options), memory).closeBlockDeviceOnClose(true);
+    public static Builder open(Path image, String format, OpenOptions options, GuestMemory memory) {
+        try {
+            return builder(BlockDrivers.open(image, format, options), memory).closeBlockDeviceOnClose(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open " + image + " as a virtio-blk disk: " + e.getMessage(), e);
+        }
     }
 
     public BlockDevice blockDevice() {
@@ -115,6 +161,11 @@ public final class VirtioBlkDevice implements AutoCloseable {
 
     public int numQueues() {
         return numQueues;
+    }
+
+    /** Whether this device delivers in polled mode ({@link Builder#polled(Runnable)}). */
+    public boolean isPolled() {
+        return polled;
     }
 
     public long deviceFeatures() {
@@ -156,7 +207,7 @@ public final class VirtioBlkDevice implements AutoCloseable {
                             Long.toHexString(deviceFeatures));
                     next &= ~DeviceStatus.FEATURES_OK;
                 } else {
-                    executor = new BlkRequestExecutor(device, config, serial, driverFeatures);
+                    executor = new BlkRequestExecutor(device, config, serial, driverFeatures, memory, polled);
                 }
             }
             status = next;
@@ -246,31 +297,86 @@ public final class VirtioBlkDevice implements AutoCloseable {
                     SplitVirtqueue ring = new SplitVirtqueue(memory, q.size, q.desc, q.driver, q.device,
                             VirtioBlkFeatures.has(driverFeatures, VirtioBlkFeatures.RING_EVENT_IDX));
                     q.active = new ActiveQueue(queue, ring, new ChainWalker(memory,
-                            VirtioBlkFeatures.has(driverFeatures, VirtioBlkFeatures.RING_INDIRECT_DESC)), this, errors);
+                            VirtioBlkFeatures.has(driverFeatures, VirtioBlkFeatures.RING_INDIRECT_DESC)), memory,
+                            this, errors, polled);
                 } catch (VirtqueueException e) {
                     fault = "queue " + queue + ": " + e.getMessage();
+                } catch (RuntimeException e) {
+                    fault = "queue " + queue + ": guest memory failed: " + e;
                 }
             }
         }
         if (fault != null) {
-            needsReset(fault);
+            needsReset(null, fault, true);
         }
     }
 
-    /** The driver kicked {@code queue}: serve every available request. Ignored unless the device is running. */
+    /**
+     * The driver kicked {@code queue}: serve every available request (polled mode: at the next {@link #poll()}).
+     * Ignored unless the device is running.
+     */
     public void queueNotify(int queue) {
         ActiveQueue q;
         BlkRequestExecutor e;
         synchronized (this) {
-            if (!valid(queue) || broken || closed || (status & DeviceStatus.DRIVER_OK) == 0 || executor == null) {
+            if (!running() || !valid(queue)) {
                 return;
             }
             q = queues[queue].active;
             e = executor;
         }
-        if (q != null) {
+        if (q == null) {
+            return;
+        }
+        if (polled) {
+            q.kick();
+            requestPoll(true);
+        } else {
             q.notifyQueue(e);
         }
+    }
+
+    /**
+     * Polled mode: does the work that waits for the emulator's thread (serves kicked queues, publishes completed
+     * requests, updates the interrupt status and calls the transport) and returns the number of completions
+     * published. Call it from the CPU loop, at least whenever the {@code workPending} hook ran; calling it more
+     * often only costs a few atomic reads. In threaded mode it does nothing and returns 0.
+     */
+    public int poll() {
+        if (!polled) {
+            return 0;
+        }
+        pollWanted.set(false);
+        ActiveQueue[] active = new ActiveQueue[numQueues];
+        BlkRequestExecutor e;
+        synchronized (this) {
+            e = running() ? executor : null;
+            for (int q = 0; q < numQueues; q++) {
+                active[q] = queues[q].active;
+            }
+        }
+        int published = 0;
+        for (ActiveQueue q : active) {
+            if (q != null) {
+                published += q.poll(e);
+            }
+        }
+        return published;
+    }
+
+    /**
+     * Waits until every request the device has taken from the rings is complete and published (for save-state,
+     * pause, reset or shutdown: stop the vCPUs first, so no new kick arrives). In polled mode it publishes them
+     * itself, as {@link #poll()} does, and then also serves kicks that are still pending.
+     *
+     * @return true when nothing is in flight any more, false when {@code timeout} passed first (the requests are
+     *         still running; {@link #requestsInFlight()} says how many)
+     * @throws InterruptedException when the waiting thread is interrupted
+     */
+    public boolean drain(Duration timeout) throws InterruptedException {
+        long nanos = timeout.isNegative() ? 0 : timeout.compareTo(Duration.ofDays(365)) > 0 ? Long.MAX_VALUE / 2
+                : timeout.toNanos();
+        return inFlight.await(System.nanoTime() + nanos, polled ? this::poll : null);
     }
 
     /** Reads {@code size} (1, 2, 4 or 8) bytes of config space, little-endian; bytes past the layout read as 0. */
@@ -289,9 +395,26 @@ public final class VirtioBlkDevice implements AutoCloseable {
     }
 
     /**
-     * Resets the device: every queue stops, requests in flight are waited for (their data may still land in
-     * guest buffers, but no status byte or used element is written for them), and all settings return to their
-     * initial values. Returns once nothing more will touch guest memory.
+     * The interrupt status: {@link #INTERRUPT_USED_BUFFER} and {@link #INTERRUPT_CONFIG} bits, set when the device
+     * signals and cleared by {@link #acknowledgeInterrupt} and by reset. A level-triggered line is asserted while it
+     * is not 0. Lock-free: an embedder may read it inside its {@code InterruptLine.set}, under its own lock.
+     */
+    public int interruptStatus() {
+        return interruptStatus.get();
+    }
+
+    /** Clears the given interrupt status bits (the driver's InterruptACK). */
+    public void acknowledgeInterrupt(int bits) {
+        interruptStatus.getAndUpdate(v -> v & ~bits);
+    }
+
+    /**
+     * Resets the device: every queue stops, completions not yet published are dropped, requests in flight in the
+     * block device are waited for (a read may still land in a guest buffer given to the driver directly, and a
+     * write must not overtake the next driver's writes), the interrupt status is cleared and all settings return to
+     * their initial values; then the transport is told ({@link InterruptSink#deviceReset()}). Once this returns
+     * nothing from before the reset touches guest memory or is published. The wait depends only on the block
+     * device, never on the embedder's threads; use {@link #drain(Duration)} first to bound it.
      */
     public void reset() {
         List<ActiveQueue> stopped = new ArrayList<>();
@@ -305,8 +428,13 @@ public final class VirtioBlkDevice implements AutoCloseable {
             }
         }
         stopped.forEach(ActiveQueue::quiesce);
-        awaitIdle();
+        inFlight.awaitZero();
         synchronized (this) {
+            if (executor != null) {
+                Map<Integer, ActiveQueue> rings = new HashMap<>();
+                stopped.forEach(a -> rings.put(a.index(), a));
+                lastSession = snapshot(rings);
+            }
             status = 0;
             driverFeatures = 0;
             executor = null;
@@ -317,43 +445,120 @@ public final class VirtioBlkDevice implements AutoCloseable {
                 q.driver = 0;
                 q.device = 0;
             }
+            interruptStatus.set(0);
+        }
+        signals.clear();
+        pollWanted.set(false);
+        if (!signals.silenced()) {
+            sink.deviceReset();
         }
     }
 
-    /** Resets the device, flushes the block device and, when the builder said so, closes it. Idempotent. */
+    /**
+     * What the driver negotiated in its current session (live while it lasts) or, after a reset, in the last session
+     * that reached FEATURES_OK (frozen at that reset); null before any driver got that far. For diagnostics: the
+     * ring indices of a running queue are read without synchronising with it.
+     */
+    public synchronized NegotiatedState lastNegotiation() {
+        if (executor == null) {
+            return lastSession;
+        }
+        Map<Integer, ActiveQueue> rings = new HashMap<>();
+        for (int q = 0; q < numQueues; q++) {
+            if (queues[q].active != null) {
+                rings.put(q, queues[q].active);
+            }
+        }
+        return snapshot(rings);
+    }
+
+    private NegotiatedState snapshot(Map<Integer, ActiveQueue> rings) {
+        List<NegotiatedState.Queue> states = new ArrayList<>();
+        for (int i = 0; i < numQueues; i++) {
+            QueueSettings q = queues[i];
+            ActiveQueue a = rings.get(i);
+            states.add(new NegotiatedState.Queue(i, q.size, q.desc, q.driver, q.device, a != null,
+                    a != null ? a.ring().nextAvailIndex() : 0, a != null ? a.ring().usedIndex() : 0));
+        }
+        return new NegotiatedState(deviceFeatures, driverFeatures, status, states);
+    }
+
+    /**
+     * Resets the device, flushes the block device and, when the builder said so, closes it. Idempotent; after it
+     * returns the device does nothing more (a transport call already in progress on a delivery thread may still
+     * finish, lowering the line).
+     *
+     * @throws UncheckedIOException when the final flush or the block device's close fails (the device is closed
+     *                              all the same)
+     */
     @Override
-    public void close() throws IOException {
+    public void close() {
         synchronized (this) {
             if (closed) {
                 return;
             }
             closed = true;
         }
+        if (exitHook != null && Thread.currentThread() != exitHook) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(exitHook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or about to: it finds the device closed
+            }
+        }
         reset();
+        IOException failure = null;
         try {
             if (!device.isReadOnly()) {
                 device.flush().join();
             }
         } catch (CompletionException e) {
-            throw e.getCause() instanceof IOException io ? io : new IOException("flush on close failed", e);
+            failure = e.getCause() instanceof IOException io ? io : new IOException("flush on close failed", e);
         } finally {
             if (closeBlockDevice) {
-                device.close();
+                try {
+                    device.close();
+                } catch (IOException e) {
+                    if (failure == null) {
+                        failure = e;
+                    } else {
+                        failure.addSuppressed(e);
+                    }
+                }
             }
+        }
+        if (failure != null) {
+            throw new UncheckedIOException("closing the virtio-blk device: " + failure.getMessage(), failure);
         }
     }
 
-    /** Puts the device into DEVICE_NEEDS_RESET: it stops serving queues until the driver resets it. */
-    void needsReset(String why) {
-        LOG.log(System.Logger.Level.ERROR, "virtio-blk needs reset: {0}", why);
+    /** The JVM exit hook: closes without calling the embedder (its threads may be stopped mid-way, holding locks). */
+    private void closeAtExit() {
+        signals.silence();
+        try {
+            close();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "virtio-blk: closing at JVM exit failed", e);
+        }
+    }
+
+    /**
+     * Puts the device into DEVICE_NEEDS_RESET: it stops serving queues until the driver resets it.
+     *
+     * @param source the queue that found the fault, or null; a queue a reset already stopped is ignored
+     * @param here   whether the caller is an embedder thread
+     */
+    void needsReset(ActiveQueue source, String why, boolean here) {
         synchronized (this) {
-            if (broken) {
+            if (broken || closed || (source != null && queues[source.index()].active != source)) {
                 return;
             }
             broken = true;
             status |= DeviceStatus.DEVICE_NEEDS_RESET;
+            interruptStatus.getAndUpdate(v -> v | INTERRUPT_CONFIG);
         }
-        sink.configChanged();
+        LOG.log(System.Logger.Level.ERROR, "virtio-blk needs reset: {0}", why);
+        signals.configChanged(here);
     }
 
     /** Whether the device stopped serving because of a queue-level fault. */
@@ -361,22 +566,58 @@ public final class VirtioBlkDevice implements AutoCloseable {
         return broken;
     }
 
-    void interrupt(int queue) {
-        sink.usedBuffers(queue);
+    /** A queue published used buffers the guest asked to hear about; called under the queue's fence. */
+    void raiseUsedBufferInterrupt() {
+        interruptStatus.getAndUpdate(v -> v | INTERRUPT_USED_BUFFER);
+        usedBufferInterrupts.incrementAndGet();
+    }
+
+    /**
+     * How many times a queue signalled used buffers since the device was built: once per published batch that the
+     * guest asked to hear about (after EVENT_IDX / NO_INTERRUPT suppression), whether or not the line was already
+     * asserted. For statistics and tests.
+     */
+    public long usedBufferInterrupts() {
+        return usedBufferInterrupts.get();
+    }
+
+    /** After {@link #raiseUsedBufferInterrupt()}, with no lock held: tells the transport. */
+    void signalUsedBuffers(int queue, boolean here) {
+        signals.usedBuffers(queue, here);
+    }
+
+    /** Polled mode: a completion arrived on an I/O thread and waits for {@link #poll()}. */
+    void completionWaiting() {
+        requestPoll(false);
+        inFlight.completionWaiting();
+    }
+
+    private void requestPoll(boolean here) {
+        if (pollWanted.compareAndSet(false, true) && wake != null && !signals.silenced()) {
+            if (here) {
+                wake.runHere();
+            } else {
+                wake.runElsewhere();
+            }
+        }
+    }
+
+    /** Completed requests not yet published: in polled mode, what the next {@link #poll()} publishes. */
+    int completionsWaiting() {
+        int n = 0;
+        for (QueueSettings q : queues) {
+            ActiveQueue a = q.active;
+            n += a == null ? 0 : a.completionsWaiting();
+        }
+        return n;
     }
 
     void requestStarted() {
-        synchronized (idle) {
-            inFlight++;
-        }
+        inFlight.started();
     }
 
-    void requestFinished() {
-        synchronized (idle) {
-            if (--inFlight == 0) {
-                idle.notifyAll();
-            }
-        }
+    void requestsFinished(int n) {
+        inFlight.finished(n);
     }
 
     /** Guest requests answered with IOERR or UNSUPP (or returned without a status) since the device was built. */
@@ -384,27 +625,16 @@ public final class VirtioBlkDevice implements AutoCloseable {
         return errors.count();
     }
 
-    /** Requests handed to the block device and not yet completed. */
+    /**
+     * Requests taken from the rings and not yet published: with the block device, or (polled mode) complete and
+     * waiting for {@link #poll()}.
+     */
     public int requestsInFlight() {
-        synchronized (idle) {
-            return inFlight;
-        }
+        return inFlight.count();
     }
 
-    private void awaitIdle() {
-        boolean interrupted = false;
-        synchronized (idle) {
-            while (inFlight > 0) {
-                try {
-                    idle.wait();
-                } catch (InterruptedException e) {
-                    interrupted = true; // the wait must finish: returning early could let I/O land after reset
-                }
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+    private boolean running() {
+        return !broken && !closed && (status & DeviceStatus.DRIVER_OK) != 0 && executor != null;
     }
 
     private boolean valid(int queue) {
@@ -424,13 +654,19 @@ public final class VirtioBlkDevice implements AutoCloseable {
         private int maxDiscardSegments = 32;
         private byte[] serial = new byte[0];
         private boolean closeBlockDevice;
+        private boolean polled;
+        private Runnable workPending;
+        private boolean closeAtJvmExit;
 
         private Builder(BlockDevice device, GuestMemory memory) {
             this.device = device;
             this.memory = memory;
         }
 
-        /** Number of request queues (1 to 65535; MQ is offered when more than one). */
+        /**
+         * Number of request queues (1 to 65535; MQ is offered when more than one). Linux's virtio_blk uses at most
+         * one queue per possible CPU, so queues beyond the guest's vCPU count stay unused.
+         */
         public Builder queues(int count) {
             if (count < 1 || count > 0xFFFF) {
                 throw new IllegalArgumentException("queue count must be in [1, 65535], got " + count);
@@ -474,15 +710,49 @@ public final class VirtioBlkDevice implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Polled (single-threaded) delivery: a kick is only recorded, and everything the guest can see changes
+         * inside {@link VirtioBlkDevice#poll()} (and the transport's {@code poll()}), which the emulator calls from
+         * its CPU loop. Reads are staged through bounce buffers for that, so the guest's RAM is never written on
+         * another thread.
+         *
+         * @param workPending called when {@code poll()} has work (an I/O completed, or a kick was recorded), at
+         *                    most once until the next {@code poll()}; typically {@code LockSupport.unpark(cpu)} to
+         *                    end a WFI wait. Called without jblk locks: on a jblk thread for completions, inside the
+         *                    register write for kicks. Null when the CPU loop polls anyway.
+         */
+        public Builder polled(Runnable workPending) {
+            this.polled = true;
+            this.workPending = workPending;
+            return this;
+        }
+
+        /**
+         * Closes the device (waits for requests in flight, flushes, closes the block device when owned) when the
+         * JVM exits normally (System.exit, last thread, SIGTERM, SIGINT), for emulators that have no close hook of
+         * their own. The hook calls no embedder code: the line, the sink and the wake-up hook stay untouched. Not
+         * run on SIGKILL or a JVM crash: see the close contract in docs/emulator-bridge.md.
+         */
+        public Builder closeAtJvmExit(boolean value) {
+            this.closeAtJvmExit = value;
+            return this;
+        }
+
         /** The transport-independent core, signalling through {@code sink}. */
         public VirtioBlkDevice build(InterruptSink sink) {
             return new VirtioBlkDevice(this, Objects.requireNonNull(sink));
         }
 
+        /** A complete virtio-mmio device whose interrupt line is connected later ({@link VirtioMmioTransport#connect}). */
+        public VirtioMmioTransport buildMmio() {
+            return new VirtioMmioTransport(this);
+        }
+
         /** A complete virtio-mmio device whose interrupt line is {@code line}. */
         public VirtioMmioTransport buildMmio(InterruptLine line) {
-            return new VirtioMmioTransport(this, Objects.requireNonNull(line));
+            VirtioMmioTransport mmio = new VirtioMmioTransport(this);
+            mmio.connect(Objects.requireNonNull(line));
+            return mmio;
         }
     }
-
 }

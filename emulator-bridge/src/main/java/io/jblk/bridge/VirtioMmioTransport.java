@@ -1,13 +1,21 @@
 package io.jblk.bridge;
 
-import java.io.IOException;
-
 /**
  * The virtio-mmio (version 2) register block of a {@link VirtioBlkDevice}: map it at an MMIO window, forward the
- * window's accesses to {@link #read} and {@link #write}, and give it an {@link InterruptLine}.
+ * window's accesses to {@link #read} and {@link #write}, and {@link #connect} an {@link InterruptLine}.
  *
  * <p>Registers below 0x100 accept only aligned 32-bit accesses (others read 0 and are ignored, as the spec lets a
  * device do); the config space at 0x100 accepts 1, 2, 4 and 8-byte reads and is read-only.
+ *
+ * <p><b>Which thread may call what.</b> {@link #read}, {@link #write}, {@link #poll}, {@link #drain},
+ * {@link #reset}, {@link #connect}, {@link #interruptAsserted} and {@link #close} may be called from any thread,
+ * concurrently (several vCPUs), including with the emulator's own locks held; none of them holds a jblk lock while
+ * it calls the emulator. {@link #read} never blocks and never calls out. {@link #write} calls the
+ * {@link InterruptLine} on the calling thread when the access changes the line (InterruptACK, STATUS) and, in
+ * threaded mode, serves a kick there. {@link #reset}, {@link #close} and the guest's STATUS=0 wait for the block
+ * device's requests in flight; nothing they wait for needs the emulator's threads, so they are safe under a machine
+ * lock. They must not be called from inside {@link InterruptLine#set} (nor from a {@code workPending} hook), which
+ * may run on a jblk thread. See {@link InterruptLine} for when the line is called.
  */
 public final class VirtioMmioTransport implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.jblk.bridge");
@@ -47,34 +55,94 @@ public final class VirtioMmioTransport implements AutoCloseable {
     public static final int MAGIC = 0x74726976; // "virt"
     public static final int VIRTIO_ID_BLOCK = 2;
     public static final int VENDOR = 0x4b4c424a; // "JBLK"
-    public static final int INT_USED_BUFFER = 1;
-    public static final int INT_CONFIG = 2;
+    public static final int INT_USED_BUFFER = VirtioBlkDevice.INTERRUPT_USED_BUFFER;
+    public static final int INT_CONFIG = VirtioBlkDevice.INTERRUPT_CONFIG;
 
     private final VirtioBlkDevice device;
-    private final InterruptLine line;
-    private int interruptStatus; // guarded by this
+    private final EmbedderCallout lineCalls = new EmbedderCallout("jblk-virtio-line", this::deliverLevel);
+    private volatile InterruptLine line;
+    private boolean lineLevel; // the level last passed to the line; only the callout's runner touches it
+    // Register selectors and the driver-features accumulator; guarded by this (no call out under it).
     private int deviceFeaturesSel;
     private int driverFeaturesSel;
     private long driverFeatures;
     private int queueSel;
 
-    VirtioMmioTransport(VirtioBlkDevice.Builder builder, InterruptLine line) {
-        this.line = line;
+    VirtioMmioTransport(VirtioBlkDevice.Builder builder) {
         this.device = builder.build(new InterruptSink() {
             @Override
             public void usedBuffers(int queue) {
-                raise(INT_USED_BUFFER);
+                lineCalls.runHere(); // the device calls its sink on an embedder or delivery thread, never under a lock
             }
 
             @Override
             public void configChanged() {
-                raise(INT_CONFIG);
+                lineCalls.runHere();
+            }
+
+            @Override
+            public void deviceReset() {
+                synchronized (VirtioMmioTransport.this) {
+                    driverFeatures = 0;
+                    deviceFeaturesSel = 0;
+                    driverFeaturesSel = 0;
+                    queueSel = 0;
+                }
+                lineCalls.runHere();
             }
         });
     }
 
+    /**
+     * Connects the emulator's interrupt line (once; {@code buildMmio(line)} does it for you). Until then interrupts
+     * are only recorded in InterruptStatus; when connected with the status already non-zero, the line is raised
+     * before this returns.
+     *
+     * @throws IllegalStateException when a line is already connected
+     */
+    public void connect(InterruptLine line) {
+        java.util.Objects.requireNonNull(line);
+        synchronized (this) {
+            if (this.line != null) {
+                throw new IllegalStateException("an interrupt line is already connected");
+            }
+            this.line = line;
+        }
+        lineCalls.runHere();
+    }
+
     public VirtioBlkDevice device() {
         return device;
+    }
+
+    /**
+     * Whether the device currently asserts its line (InterruptStatus != 0). Lock-free, so an emulator may call it
+     * inside {@link InterruptLine#set} under its own lock to read the exact current level.
+     */
+    public boolean interruptAsserted() {
+        return device.interruptStatus() != 0;
+    }
+
+    /**
+     * Polled mode: the CPU loop's call; see {@link VirtioBlkDevice#poll()}. The line changes inside it. Returns the
+     * number of completions published (0 in threaded mode).
+     */
+    public int poll() {
+        return device.poll();
+    }
+
+    /** Waits until every request taken from the rings is complete and published; see {@link VirtioBlkDevice#drain}. */
+    public boolean drain(java.time.Duration timeout) throws InterruptedException {
+        return device.drain(timeout);
+    }
+
+    /**
+     * The emulator's board reset: the device resets as if the guest wrote STATUS=0 (queues stopped, completions
+     * from before dropped, requests in flight waited for, registers cleared) and the line goes low. See
+     * {@link VirtioBlkDevice#reset()}; {@code device().reset()} does the same.
+     */
+    public void reset() {
+        device.reset();
     }
 
     /** A guest read of {@code size} bytes at {@code offset} in the window. */
@@ -95,7 +163,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
             case DEVICE_FEATURES -> selectHalf(device.deviceFeatures(), deviceFeaturesSel());
             case QUEUE_NUM_MAX -> device.maxQueueSize(queueSel());
             case QUEUE_READY -> device.queueReady(queueSel()) ? 1 : 0;
-            case INTERRUPT_STATUS -> interruptStatus();
+            case INTERRUPT_STATUS -> device.interruptStatus();
             case STATUS -> device.status();
             case CONFIG_GENERATION -> device.configGeneration();
             case QUEUE_NUM -> device.queueSize(queueSel());
@@ -153,21 +221,11 @@ public final class VirtioMmioTransport implements AutoCloseable {
             case QUEUE_NUM -> device.setQueueSize(queueSel(), v);
             case QUEUE_READY -> device.setQueueReady(queueSel(), v == 1);
             case QUEUE_NOTIFY -> device.queueNotify(v & 0xFFFF); // high bits: VIRTIO_F_NOTIFICATION_DATA, not offered
-            case INTERRUPT_ACK -> ack(v);
-            case STATUS -> {
-                if (v == 0) {
-                    device.reset();
-                    synchronized (this) {
-                        driverFeatures = 0;
-                        deviceFeaturesSel = 0;
-                        driverFeaturesSel = 0;
-                        queueSel = 0;
-                    }
-                    ack(-1);
-                } else {
-                    device.setStatus(v);
-                }
+            case INTERRUPT_ACK -> {
+                device.acknowledgeInterrupt(v);
+                lineCalls.runHere();
             }
+            case STATUS -> device.setStatus(v); // 0 resets: the device tells us (deviceReset) and the line drops
             case QUEUE_DESC_LOW, QUEUE_DESC_HIGH, QUEUE_DRIVER_LOW, QUEUE_DRIVER_HIGH, QUEUE_DEVICE_LOW,
                  QUEUE_DEVICE_HIGH -> setAddressHalf(offset, v);
             default -> LOG.log(System.Logger.Level.DEBUG, "virtio-mmio: write to read-only or unknown register 0x{0}",
@@ -191,24 +249,17 @@ public final class VirtioMmioTransport implements AutoCloseable {
         device.setQueueAddresses(q, desc, driver, dev);
     }
 
-    private void raise(int bit) {
-        synchronized (this) {
-            interruptStatus |= bit;
-            line.set(true);
+    /** The callout's action: passes the current level to the line when it differs from the last one passed. */
+    private void deliverLevel() {
+        InterruptLine l = line;
+        if (l == null) {
+            return;
         }
-    }
-
-    private void ack(int bits) {
-        synchronized (this) {
-            interruptStatus &= ~bits;
-            if (interruptStatus == 0) {
-                line.set(false);
-            }
+        boolean level = device.interruptStatus() != 0;
+        if (level != lineLevel) {
+            lineLevel = level;
+            l.set(level);
         }
-    }
-
-    private synchronized int interruptStatus() {
-        return interruptStatus;
     }
 
     private synchronized int queueSel() {
@@ -239,9 +290,15 @@ public final class VirtioMmioTransport implements AutoCloseable {
         return (value & 0xFFFF_FFFFL) | ((long) high << 32);
     }
 
-    /** Closes the device (flushes, and closes the block device when the builder said so). */
+    /**
+     * Resets the device (the line goes low), flushes, and closes the block device when the builder said so.
+     * Idempotent. An emulator without a close hook can have this done at JVM exit with
+     * {@link VirtioBlkDevice.Builder#closeAtJvmExit}; what a missing close costs is in docs/emulator-bridge.md.
+     *
+     * @throws java.io.UncheckedIOException when the final flush or close fails (the device is closed all the same)
+     */
     @Override
-    public void close() throws IOException {
+    public void close() {
         device.close();
     }
 }

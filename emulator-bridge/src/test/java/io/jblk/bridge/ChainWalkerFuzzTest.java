@@ -21,7 +21,8 @@ import java.util.concurrent.TimeoutException;
  * Jazzer target for the virtio descriptor-chain parser: random guest RAM (one or two regions), a split virtqueue at
  * fuzzer-chosen addresses and size, random descriptor tables, indirect tables and avail ring. Every published head
  * is taken through {@link SplitVirtqueue#nextAvailable}, {@link ChainWalker#walk} and, when the chain is accepted,
- * {@link VirtioBlkRequest#frame}, and returned through the used ring, as {@code ActiveQueue} does.
+ * {@link VirtioBlkRequest#frame}, and returned through the used ring, as {@code ActiveQueue} does; each input runs
+ * twice, over {@link GuestMemory#of segment} memory and over {@link CopyingGuestMemory copy-only} memory.
  * <p>
  * Contract: only the bridge's typed {@link VirtioException}s (queue, chain, request) may come out, never another
  * exception and never a hang; and the walker must agree with {@link #model an independent model} written from the
@@ -113,8 +114,14 @@ class ChainWalkerFuzzTest {
 
     static void run(List<Region> regions, int queueSize, long desc, long avail, long used, boolean indirect,
                     boolean eventIdx) throws Exception {
+        List<Region> copies = new ArrayList<>();
+        for (Region r : regions) {
+            copies.add(new Region(r.base(), r.bytes().clone()));
+        }
         Future<Void> result = WORKER.submit(() -> {
-            serve(regions, queueSize, desc, avail, used, indirect, eventIdx);
+            serve(regions, queueSize, desc, avail, used, indirect, eventIdx, false);
+            // The same input again through guest memory that only copies (RAM behind an emulator's accessors).
+            serve(copies, queueSize, desc, avail, used, indirect, eventIdx, true);
             return null;
         });
         try {
@@ -133,12 +140,12 @@ class ChainWalkerFuzzTest {
 
     /** What the device does with a kicked queue, minus the block I/O; throws only for findings. */
     private static void serve(List<Region> regions, int queueSize, long desc, long avail, long used,
-                              boolean indirect, boolean eventIdx) throws VirtioException {
+                              boolean indirect, boolean eventIdx, boolean copyOnly) throws VirtioException {
         List<GuestMemory.Region> guest = new ArrayList<>();
         for (Region r : regions) {
             guest.add(new GuestMemory.Region(r.base(), MemorySegment.ofArray(r.bytes())));
         }
-        GuestMemory memory = GuestMemory.of(guest);
+        GuestMemory memory = copyOnly ? new CopyingGuestMemory(guest) : GuestMemory.of(guest);
         SplitVirtqueue ring;
         try {
             ring = new SplitVirtqueue(memory, queueSize, desc, avail, used, eventIdx);
@@ -149,19 +156,20 @@ class ChainWalkerFuzzTest {
         ChainWalker walker = new ChainWalker(memory, indirect);
         try {
             for (int head = ring.nextAvailable(); head >= 0; head = ring.nextAvailable()) {
-                List<Buf> expected = model(regions, ring.descriptorTable(), queueSize, head, indirect);
+                List<Buf> expected = model(regions, guestBytes(regions, desc, 16L * queueSize), queueSize, head,
+                        indirect);
                 int written = 0;
                 try {
-                    DescriptorChain chain = walker.walk(ring.descriptorTable(), queueSize, head);
+                    DescriptorChain chain = walker.walk(ring, head);
                     if (expected == null) {
                         throw new AssertionError("head " + head + ": the walker accepted a chain the specification"
                                 + " rejects: " + describe(chain));
                     }
-                    compare(regions, head, chain, expected);
+                    compare(regions, memory, head, chain, expected);
                     try {
-                        VirtioBlkRequest request = VirtioBlkRequest.frame(chain);
+                        VirtioBlkRequest request = VirtioBlkRequest.frame(chain, memory);
                         written = (int) request.writableBytes() + 1;
-                        request.status().set(ValueLayout.JAVA_BYTE, 0, (byte) 0);
+                        memory.write(request.statusAddress(), MemorySegment.ofArray(new byte[1]));
                     } catch (BlkRequestException refused) {
                         requireMessage(refused);
                     }
@@ -171,11 +179,14 @@ class ChainWalkerFuzzTest {
                         throw new AssertionError("head " + head + ": the walker rejected a valid chain of "
                                 + expected.size() + " buffers: " + rejected.getMessage(), rejected);
                     }
-                    MemorySegment status = rejected.statusByte();
-                    if (status != null && status.byteSize() > 0) {
-                        // ActiveQueue writes IOERR into the last byte: it must be guest RAM.
-                        status.asSlice(status.byteSize() - 1, 1).set(ValueLayout.JAVA_BYTE, 0,
-                                (byte) VirtioBlkRequest.S_IOERR);
+                    long status = rejected.statusAddress();
+                    if (status != VirtioBlkRequest.NO_STATUS) {
+                        // ActiveQueue writes IOERR there: it must be guest RAM.
+                        if (guestBytes(regions, status, 1) == null) {
+                            throw new AssertionError("head " + head + ": IOERR would go to 0x"
+                                    + Long.toHexString(status) + ", outside guest RAM");
+                        }
+                        memory.write(status, MemorySegment.ofArray(new byte[]{(byte) VirtioBlkRequest.S_IOERR}));
                     }
                 }
                 ring.addUsed(head, written);
@@ -278,7 +289,8 @@ class ChainWalkerFuzzTest {
         return null;
     }
 
-    private static void compare(List<Region> regions, int head, DescriptorChain chain, List<Buf> expected) {
+    private static void compare(List<Region> regions, GuestMemory memory, int head, DescriptorChain chain,
+                                List<Buf> expected) {
         if (chain.head() != head || chain.buffers().size() != expected.size()) {
             throw new AssertionError("head " + head + ": walker says " + describe(chain) + ", model " + expected);
         }
@@ -289,8 +301,8 @@ class ChainWalkerFuzzTest {
                 throw new AssertionError("head " + head + " buffer " + k + ": walker says " + describe(chain)
                         + ", model " + expected);
             }
-            if (want.length() > 0) {
-                MemorySegment m = got.memory();
+            if (want.length() > 0 && !(memory instanceof CopyingGuestMemory)) {
+                MemorySegment m = memory.direct(got.address(), got.length());
                 MemorySegment w = guestBytes(regions, want.address(), want.length());
                 if (m.heapBase().isEmpty() || m.heapBase().get() != w.heapBase().get() || m.address() != w.address()) {
                     throw new AssertionError("head " + head + " buffer " + k + " at guest 0x"

@@ -57,6 +57,13 @@ final class ControlledDevice implements BlockDevice {
         all.forEach(g -> g.complete(null));
     }
 
+    /** Releases the first {@code n} held operations, in the order they reached the device; the rest stay held. */
+    void releaseFirst(int n) {
+        java.util.List<CompletableFuture<Void>> first = new java.util.ArrayList<>(held.subList(0, n));
+        held.removeAll(first);
+        first.forEach(g -> g.complete(null));
+    }
+
     int heldCount() {
         return held.size();
     }

@@ -3,6 +3,9 @@ package io.jblk.bridge;
 import io.jblk.api.testing.SeededRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -19,7 +22,12 @@ import static org.junit.jupiter.api.Assertions.*;
  * published. The device must return every head, never need a reset, never hang, and queue 0 keeps serving a
  * well-behaved driver correctly throughout.
  */
+@ParameterizedClass
+@EnumSource(value = Wiring.class, names = {"SEGMENT", "COPYING"})
 class GarbageChainTest {
+    @Parameter
+    Wiring wiring;
+
     static final int ROUNDS = 150;
     static final int SCRATCH = 1 << 20;
 
@@ -29,7 +37,7 @@ class GarbageChainTest {
     @Test
     void randomDescriptorTablesNeverBreakTheDevice() throws Exception {
         SplittableRandom random = SeededRandom.forTest("bridge-garbage-chains");
-        try (Fixture f = new Fixture(dir, 4 << 20, null, false, 2, 64, null)) {
+        try (Fixture f = new Fixture(wiring, dir, 4 << 20, null, false, 2, 64, null)) {
             GuestBlkDriver g = f.guest;
             assertTrue(g.initialize(ALL_FEATURES, 2, 64));
             GuestQueue hostile = g.queues.get(1);
@@ -43,8 +51,8 @@ class GarbageChainTest {
                 MemorySegment.copy(MemorySegment.ofArray(noise), 0, scratchMem, 0, SCRATCH);
                 for (int h = 0; h < 64; h++) { // plausible headers at the start of each 16 KiB
                     long at = h * 16384L;
-                    scratchMem.set(GuestMemory.U32, at, types[random.nextInt(types.length)]);
-                    scratchMem.set(GuestMemory.U64, at + 8, random.nextInt(10) == 0 ? random.nextLong()
+                    scratchMem.set(LittleEndian.U32, at, types[random.nextInt(types.length)]);
+                    scratchMem.set(LittleEndian.U64, at + 8, random.nextInt(10) == 0 ? random.nextLong()
                             : random.nextInt(8192));
                 }
                 MemorySegment table = hostile.descTable();

@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Lock;
 
 import static io.jblk.bridge.VirtioMmioTransport.*;
 
@@ -39,26 +40,94 @@ final class GuestBlkDriver implements AutoCloseable {
     private volatile boolean running = true;
     /** When false the interrupt handler only counts interrupts; the test consumes the used rings itself. */
     volatile boolean handleInterrupts = true;
-    /** Times the device asserted the interrupt line (each is one interrupt the device decided to send). */
+    /** Times the device asserted the interrupt line. */
     final AtomicInteger raises = new AtomicInteger();
+    /** Calls of {@link InterruptLine#set} that did not change the level (the contract rules them out). */
+    final AtomicInteger levelRepeats = new AtomicInteger();
+    /** Breaches of the interrupt line's thread contract seen so far (the fixture fails the test on any). */
+    final List<String> contractBreaches = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final AtomicInteger callsInSet = new AtomicInteger();
     private final Thread irqThread;
 
     GuestBlkDriver(GuestRam ram) {
-        this.ram = ram;
-        this.irqThread = Thread.ofPlatform().daemon().name("guest-irq").start(this::irqLoop);
+        this(ram, true);
     }
+
+    /**
+     * @param irqThread whether an interrupt-handler thread serves the line; without it the emulator's CPU loop
+     *                  checks {@link #lineAsserted()} and calls {@link #handleInterrupt()} itself (a single hart)
+     */
+    GuestBlkDriver(GuestRam ram, boolean irqThread) {
+        this.ram = ram;
+        this.irqThread = irqThread ? Thread.ofPlatform().daemon().name("guest-irq").start(this::irqLoop) : null;
+    }
+
+    /** The level the device last gave the interrupt line. */
+    boolean lineAsserted() {
+        synchronized (line) {
+            return asserted;
+        }
+    }
+
+    /**
+     * The emulator's machine lock, when it has one (the "big lock" pattern): held around every register access, as
+     * a vCPU thread holds it while it runs, and taken inside {@link InterruptLine#set}, as an interrupt controller
+     * guarded by the same lock does. Null: accesses are not serialised.
+     */
+    volatile Lock machineLock;
 
     /** The emulator side of the interrupt line: wakes the handler thread while asserted. */
     InterruptLine interruptLine() {
         return level -> {
-            synchronized (line) {
-                asserted = level;
-                if (level) {
-                    raises.incrementAndGet();
-                    line.notifyAll();
+            Lock machine = machineLock;
+            if (machine == null) {
+                setLevel(level);
+            } else {
+                machine.lock();
+                try {
+                    setLevel(level);
+                } finally {
+                    machine.unlock();
                 }
             }
         };
+    }
+
+    private void setLevel(boolean level) {
+        checkCaller();
+        if (callsInSet.incrementAndGet() != 1) {
+            contractBreaches.add("InterruptLine.set calls overlapped");
+        }
+        try {
+            recordLevel(level);
+        } finally {
+            callsInSet.decrementAndGet();
+        }
+    }
+
+    /** The thread contract of {@link InterruptLine}: never on a block driver's thread, never under a jblk lock. */
+    private void checkCaller() {
+        String name = Thread.currentThread().getName();
+        if (name.startsWith("jblk-") && !name.startsWith("jblk-virtio-")) {
+            contractBreaches.add("InterruptLine.set on block driver thread " + name);
+        }
+        VirtioMmioTransport m = mmio;
+        if (m != null && (Thread.holdsLock(m) || Thread.holdsLock(m.device()))) {
+            contractBreaches.add("InterruptLine.set under a lock of the device, on " + name);
+        }
+    }
+
+    private void recordLevel(boolean level) {
+        synchronized (line) {
+            if (level == asserted) {
+                levelRepeats.incrementAndGet(); // the contract says set() is called only on a change
+            }
+            asserted = level;
+            if (level) {
+                raises.incrementAndGet();
+            }
+            line.notifyAll();
+        }
     }
 
     void attach(VirtioMmioTransport transport) {
@@ -66,11 +135,35 @@ final class GuestBlkDriver implements AutoCloseable {
     }
 
     int reg(int offset) {
-        return (int) mmio.read(offset, 4);
+        return (int) mmioRead(offset, 4);
     }
 
     void reg(int offset, long value) {
-        mmio.write(offset, 4, value);
+        Lock machine = machineLock;
+        if (machine == null) {
+            mmio.write(offset, 4, value);
+        } else {
+            machine.lock();
+            try {
+                mmio.write(offset, 4, value);
+            } finally {
+                machine.unlock();
+            }
+        }
+    }
+
+    /** One MMIO read as the emulator's bus dispatches it (under the machine lock when there is one). */
+    long mmioRead(int offset, int size) {
+        Lock machine = machineLock;
+        if (machine == null) {
+            return mmio.read(offset, size);
+        }
+        machine.lock();
+        try {
+            return mmio.read(offset, size);
+        } finally {
+            machine.unlock();
+        }
     }
 
     long deviceFeatures() {
@@ -142,7 +235,7 @@ final class GuestBlkDriver implements AutoCloseable {
         int gen;
         do {
             gen = reg(CONFIG_GENERATION);
-            value = mmio.read(CONFIG + offset, size);
+            value = mmioRead(CONFIG + offset, size);
         } while (gen != reg(CONFIG_GENERATION));
         return value;
     }
@@ -170,9 +263,9 @@ final class GuestBlkDriver implements AutoCloseable {
     CompletableFuture<Result> ranges(int queue, int type, long[][] segments, boolean indirect) {
         MemorySegment payload = MemorySegment.ofArray(new byte[16 * segments.length]);
         for (int i = 0; i < segments.length; i++) {
-            payload.set(GuestMemory.U64, 16L * i, segments[i][0]);
-            payload.set(GuestMemory.U32, 16L * i + 8, (int) segments[i][1]);
-            payload.set(GuestMemory.U32, 16L * i + 12, (int) segments[i][2]);
+            payload.set(LittleEndian.U64, 16L * i, segments[i][0]);
+            payload.set(LittleEndian.U32, 16L * i + 8, (int) segments[i][1]);
+            payload.set(LittleEndian.U32, 16L * i + 12, (int) segments[i][2]);
         }
         return request(queue, type, 0, payload.toArray(ValueLayout.JAVA_BYTE), 0, 1, indirect);
     }
@@ -187,9 +280,9 @@ final class GuestBlkDriver implements AutoCloseable {
         long status = block + 16;
         long data = dataLength > 0 ? block + 4096 : 0;
         MemorySegment h = ram.at(header, 16);
-        h.set(GuestMemory.U32, 0, type);
-        h.set(GuestMemory.U32, 4, 0);
-        h.set(GuestMemory.U64, 8, sector);
+        h.set(LittleEndian.U32, 0, type);
+        h.set(LittleEndian.U32, 4, 0);
+        h.set(LittleEndian.U64, 8, sector);
         ram.at(status, 1).set(ValueLayout.JAVA_BYTE, 0, (byte) 0xFF);
         if (out != null && out.length > 0) {
             MemorySegment.copy(out, 0, ram.at(data, out.length), ValueLayout.JAVA_BYTE, 0, out.length);
@@ -261,37 +354,60 @@ final class GuestBlkDriver implements AutoCloseable {
     }
 
     private void irqLoop() {
+        int seen = 0;
         while (running) {
             synchronized (line) {
-                while (!asserted && running) {
+                // Level-triggered: handle while asserted. When not handling, just notice each rise.
+                while (running && !(handleInterrupts ? asserted : raises.get() != seen)) {
                     try {
                         line.wait();
                     } catch (InterruptedException e) {
                         return;
                     }
                 }
+                seen = raises.get();
             }
-            if (!running || mmio == null) {
+            if (!running || mmio == null || !handleInterrupts) {
                 continue;
             }
-            if (!handleInterrupts) {
-                synchronized (line) {
-                    asserted = false; // counted; leave the status to the test
-                }
-                continue;
-            }
-            int isr = reg(INTERRUPT_STATUS);
-            reg(INTERRUPT_ACK, isr);
-            if ((isr & INT_USED_BUFFER) != 0) {
-                interrupts.incrementAndGet();
-            }
-            if ((isr & INT_CONFIG) != 0) {
-                configInterrupts.incrementAndGet();
-            }
-            for (GuestQueue q : List.copyOf(queues)) {
-                poll(q);
+            if (handleInterrupt() == 0) {
+                Thread.yield(); // spurious (the line drops a moment after the acknowledgement): let it settle
             }
         }
+    }
+
+    /** Waits (bounded: a safety net, not a timing assertion) until the device has set the line to {@code level}. */
+    void awaitLine(boolean level) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        synchronized (line) {
+            while (asserted != level) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new AssertionError("interrupt line still " + asserted + " after 60 s");
+                }
+                line.wait(left / 1_000_000 + 1);
+            }
+        }
+    }
+
+    /**
+     * Linux's vm_interrupt: read and acknowledge the interrupt status, then complete what the used rings hold.
+     *
+     * @return the interrupt status read (0: a spurious interrupt)
+     */
+    int handleInterrupt() {
+        int isr = reg(INTERRUPT_STATUS);
+        reg(INTERRUPT_ACK, isr);
+        if ((isr & INT_USED_BUFFER) != 0) {
+            interrupts.incrementAndGet();
+        }
+        if ((isr & INT_CONFIG) != 0) {
+            configInterrupts.incrementAndGet();
+        }
+        for (GuestQueue q : List.copyOf(queues)) {
+            poll(q);
+        }
+        return isr;
     }
 
     /** Consumes the used ring and completes the requests (virtblk_done). */
@@ -341,7 +457,9 @@ final class GuestBlkDriver implements AutoCloseable {
             line.notifyAll();
         }
         try {
-            irqThread.join();
+            if (irqThread != null) {
+                irqThread.join();
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

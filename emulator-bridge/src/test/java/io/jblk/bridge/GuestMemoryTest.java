@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -16,23 +17,47 @@ class GuestMemoryTest {
             MemorySegment high = arena.allocate(8192);
             GuestMemory m = GuestMemory.of(List.of(new GuestMemory.Region(0x10_0000, high),
                     new GuestMemory.Region(0x1000, low)));
-            m.writeU64(0x1ff8, 0x0102030405060708L);
-            assertEquals(0x08, low.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0xff8), "little-endian");
-            assertEquals(0x0102030405060708L, m.readU64(0x1ff8));
-            m.writeU32(0x10_1ffc, 0xCAFEBABE);
-            assertEquals(0xCAFEBABE, m.readU32(0x10_1ffc));
-            assertEquals(8192, m.slice(0x10_0000, 8192).byteSize());
+            GuestRange r = GuestRange.of(m, 0x1ff8, 8);
+            r.setU32(0, 0x05060708);
+            r.setU32(4, 0x01020304);
+            assertEquals(0x08, low.get(ValueLayout.JAVA_BYTE, 0xff8), "little-endian");
+            assertEquals(0x0102030405060708L, m.direct(0x1ff8, 8).get(LittleEndian.U64, 0));
+            GuestRange h = GuestRange.of(m, 0x10_1ffc, 4);
+            h.setU16(0, 0xBABE);
+            h.setU16(2, 0xCAFE);
+            assertEquals(0xCAFEBABE, h.u32(0));
+            assertEquals(8192, m.direct(0x10_0000, 8192).byteSize());
+            MemorySegment copy = MemorySegment.ofArray(new byte[8]);
+            m.read(0x1ff8, copy);
+            assertEquals(0x0102030405060708L, copy.get(LittleEndian.U64, 0));
 
-            GuestMemoryException e = assertThrows(GuestMemoryException.class, () -> m.readU64(0x1ffc));
+            GuestMemoryException e = assertThrows(GuestMemoryException.class, () -> GuestRange.of(m, 0x1ffc, 8));
             assertEquals(0x1ffc, e.address(), "straddles the end of a region");
             assertTrue(e.getMessage().contains("0x1ffc"), e.getMessage());
-            assertThrows(GuestMemoryException.class, () -> m.slice(0x2000, 1), "gap between regions");
-            assertThrows(GuestMemoryException.class, () -> m.slice(0x0fff, 2), "before the first region");
-            assertThrows(GuestMemoryException.class, () -> m.slice(0x10_1000, 0x2000), "runs past the end");
-            assertThrows(GuestMemoryException.class, () -> m.slice(-8, 8), "negative (wrapped) address");
-            assertThrows(GuestMemoryException.class, () -> m.slice(0x1000, Long.MAX_VALUE));
-            assertThrows(GuestMemoryException.class, () -> m.slice(0x1000, -1));
+            assertThrows(GuestMemoryException.class, () -> GuestRange.of(m, 0x2000, 1), "gap between regions");
+            assertThrows(GuestMemoryException.class, () -> GuestRange.of(m, 0x0fff, 2), "before the first region");
+            assertThrows(GuestMemoryException.class, () -> GuestRange.of(m, 0x10_1000, 0x2000), "runs past the end");
+            assertThrows(GuestMemoryException.class, () -> GuestRange.of(m, -8, 8), "negative (wrapped) address");
+            assertThrows(GuestMemoryException.class, () -> GuestRange.of(m, 0x1000, Long.MAX_VALUE));
+            assertThrows(GuestMemoryException.class, () -> GuestRange.of(m, 0x1000, -1));
+            assertDoesNotThrow(() -> GuestRange.check(m, 0x2000, 0), "an empty range needs only a sane address");
         }
+    }
+
+    @Test
+    void aRangeOfCopyOnlyMemoryReadsAndWritesFieldsByCopying() throws Exception {
+        MemorySegment ram = MemorySegment.ofArray(new byte[4096]);
+        CopyingGuestMemory m = new CopyingGuestMemory(0x8000, ram);
+        GuestRange r = GuestRange.of(m, 0x8010, 16);
+        r.setU16(2, 0x1234);
+        r.setU32(4, 0xdeadbeef);
+        assertEquals(0x1234, Short.toUnsignedInt(ram.get(LittleEndian.U16, 0x12)));
+        assertEquals(0xdeadbeef, r.u32(4));
+        assertEquals(0x1234, r.u16(2));
+        assertEquals(2, m.writes.get(), "one copy per field written");
+        assertEquals(2, m.reads.get(), "one copy per field read");
+        assertThrows(IndexOutOfBoundsException.class, () -> r.u32(14), "past the end of the checked range");
+        assertThrows(GuestMemoryException.class, () -> GuestRange.of(m, 0x8ff0, 32));
     }
 
     @Test

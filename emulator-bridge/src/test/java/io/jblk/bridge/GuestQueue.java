@@ -103,16 +103,16 @@ final class GuestQueue {
     /** Publishes {@code head} in the avail ring (release: descriptors before the index). */
     synchronized void publish(int head) {
         MemorySegment a = ram.at(avail, 6 + 2L * size);
-        a.set(GuestMemory.U16, 4 + 2L * (availIdx % size), (short) head);
+        a.set(LittleEndian.U16, 4 + 2L * (availIdx % size), (short) head);
         availIdx = (availIdx + 1) & 0xFFFF;
         VarHandle.releaseFence();
-        a.set(GuestMemory.U16, 2, (short) availIdx);
+        a.set(LittleEndian.U16, 2, (short) availIdx);
     }
 
     /** Sets the avail index directly (to test a guest that publishes garbage). */
     synchronized void forceAvailIdx(int value) {
         VarHandle.releaseFence();
-        ram.at(avail, 4).set(GuestMemory.U16, 2, (short) value);
+        ram.at(avail, 4).set(LittleEndian.U16, 2, (short) value);
     }
 
     /** Whether the device wants a kick for what was published since the last kick (Linux virtqueue_kick_prepare). */
@@ -121,10 +121,10 @@ final class GuestQueue {
         MemorySegment u = ram.at(used, 6 + 8L * size);
         boolean need;
         if (eventIdx) {
-            int availEvent = Short.toUnsignedInt(u.get(GuestMemory.U16, 4 + 8L * size));
+            int availEvent = Short.toUnsignedInt(u.get(LittleEndian.U16, 4 + 8L * size));
             need = SplitVirtqueue.needEvent(availEvent, availIdx, kickedAt);
         } else {
-            need = (u.get(GuestMemory.U16, 0) & 1) == 0;
+            need = (u.get(LittleEndian.U16, 0) & 1) == 0;
         }
         kickedAt = availIdx;
         return need;
@@ -133,13 +133,13 @@ final class GuestQueue {
     /** Used elements published since the last call; their descriptors return to the free list. */
     synchronized List<Used> takeUsed() {
         MemorySegment u = ram.at(used, 6 + 8L * size);
-        int usedIdx = Short.toUnsignedInt(u.get(GuestMemory.U16, 2));
+        int usedIdx = Short.toUnsignedInt(u.get(LittleEndian.U16, 2));
         VarHandle.acquireFence();
         List<Used> result = new ArrayList<>();
         while (lastUsed != usedIdx) {
             long at = 4 + 8L * (lastUsed % size);
-            int head = u.get(GuestMemory.U32, at);
-            int len = u.get(GuestMemory.U32, at + 4);
+            int head = u.get(LittleEndian.U32, at);
+            int len = u.get(LittleEndian.U32, at + 4);
             result.add(new Used(head, len));
             freeChain(head);
             lastUsed = (lastUsed + 1) & 0xFFFF;
@@ -163,12 +163,12 @@ final class GuestQueue {
 
     /** Asks for an interrupt only once the used index passes {@code usedIdx} (EVENT_IDX), or sets/clears NO_INTERRUPT. */
     synchronized void setUsedEvent(int usedIdx) {
-        ram.at(avail, 6 + 2L * size).set(GuestMemory.U16, 4 + 2L * size, (short) usedIdx);
+        ram.at(avail, 6 + 2L * size).set(LittleEndian.U16, 4 + 2L * size, (short) usedIdx);
         VarHandle.fullFence();
     }
 
     synchronized void setNoInterrupt(boolean value) {
-        ram.at(avail, 2).set(GuestMemory.U16, 0, (short) (value ? 1 : 0));
+        ram.at(avail, 2).set(LittleEndian.U16, 0, (short) (value ? 1 : 0));
         VarHandle.fullFence();
     }
 
@@ -181,12 +181,12 @@ final class GuestQueue {
     }
 
     int usedIdxInRing() {
-        int v = Short.toUnsignedInt(ram.at(used, 4).get(GuestMemory.U16, 2));
+        int v = Short.toUnsignedInt(ram.at(used, 4).get(LittleEndian.U16, 2));
         VarHandle.acquireFence();
         return v;
     }
 
     int availEventInRing() {
-        return Short.toUnsignedInt(ram.at(used, 6 + 8L * size).get(GuestMemory.U16, 4 + 8L * size));
+        return Short.toUnsignedInt(ram.at(used, 6 + 8L * size).get(LittleEndian.U16, 4 + 8L * size));
     }
 }

@@ -3,7 +3,10 @@ package io.jblk.bridge;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-/** Test guest RAM: one region at a non-zero guest-physical base, with a bump allocator for guest structures. */
+/**
+ * Test guest RAM: one region at a non-zero guest-physical base, with a bump allocator for guest structures. The guest
+ * driver reaches it through {@link #at}; the device through {@link #memory}.
+ */
 final class GuestRam implements AutoCloseable {
     static final long BASE = 0x4000_0000L;
 
@@ -13,8 +16,13 @@ final class GuestRam implements AutoCloseable {
     private long next;
 
     GuestRam(long size) {
+        this(size, Wiring.MemoryKind.SEGMENT);
+    }
+
+    /** @param kind how the device reaches this RAM: as a segment (zero-copy) or through copies only */
+    GuestRam(long size, Wiring.MemoryKind kind) {
         ram = arena.allocate(size, 4096);
-        memory = GuestMemory.of(BASE, ram);
+        memory = kind == Wiring.MemoryKind.SEGMENT ? GuestMemory.of(BASE, ram) : new CopyingGuestMemory(BASE, ram);
     }
 
     /** Allocates {@code size} bytes aligned to {@code align}; returns the guest-physical address. */
@@ -44,6 +52,11 @@ final class GuestRam implements AutoCloseable {
 
     private static long classOf(long size) {
         return Math.max(512, Long.highestOneBit(Math.max(1, size - 1)) << 1);
+    }
+
+    /** The part of RAM the guest has allocated so far (everything the device can have been given), host view. */
+    synchronized MemorySegment allocated() {
+        return ram.asSlice(0, next);
     }
 
     /** The host view of guest-physical {@code [gpa, gpa+len)}. */

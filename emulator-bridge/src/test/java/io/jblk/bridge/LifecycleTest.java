@@ -4,6 +4,9 @@ import io.jblk.api.BlockLimits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -19,7 +22,12 @@ import static io.jblk.bridge.VirtioMmioTransport.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Registers, feature negotiation, config space, reset while requests are in flight, close. */
+@ParameterizedClass
+@EnumSource(value = Wiring.class, names = {"SEGMENT", "COPYING"})
 class LifecycleTest {
+    @Parameter
+    Wiring wiring;
+
     @TempDir
     Path dir;
     Fixture f;
@@ -33,7 +41,7 @@ class LifecycleTest {
 
     @Test
     void identityFeaturesAndConfigSpace() throws Exception {
-        f = new Fixture(dir, 8 << 20, null, false, 4, 256, d -> new ControlledDevice(d,
+        f = new Fixture(wiring, dir, 8 << 20, null, false, 4, 256, d -> new ControlledDevice(d,
                 new BlockLimits(1, 65536, 2048, 1 << 20, 1L << 30)));
         GuestBlkDriver g = f.guest;
         assertEquals(MAGIC, g.reg(MAGIC_VALUE));
@@ -72,7 +80,7 @@ class LifecycleTest {
 
     @Test
     void featuresOkIsRefusedForUnofferedFeaturesOrWithoutVersion1() throws Exception {
-        f = new Fixture(dir, 1 << 20);
+        f = new Fixture(wiring, dir, 1 << 20);
         assertFalse(f.guest.initialize(ALL_FEATURES & ~bit(VirtioBlkFeatures.VERSION_1), 1, 16),
                 "legacy driver without VERSION_1");
         assertFalse(f.guest.initialize(ALL_FEATURES | bit(34), 1, 16, true), "RING_PACKED was not offered");
@@ -84,7 +92,7 @@ class LifecycleTest {
 
     @Test
     void queueRegistersReadBackAndMissingQueuesReportZero() throws Exception {
-        f = new Fixture(dir, 1 << 20);
+        f = new Fixture(wiring, dir, 1 << 20);
         GuestBlkDriver g = f.guest;
         g.reg(QUEUE_SEL, 5);
         assertEquals(0, g.reg(QUEUE_NUM_MAX), "queue 5 does not exist");
@@ -101,7 +109,7 @@ class LifecycleTest {
     @Test
     void resetWithRequestsInFlightWaitsAndNeverWritesGuestMemoryAfterwards() throws Exception {
         ControlledDevice[] held = new ControlledDevice[1];
-        f = new Fixture(dir, 4 << 20, null, false, 2, 64, d -> held[0] = new ControlledDevice(d, null));
+        f = new Fixture(wiring, dir, 4 << 20, null, false, 2, 64, d -> held[0] = new ControlledDevice(d, null));
         GuestBlkDriver g = f.guest;
         assertTrue(g.initialize(ALL_FEATURES, 2, 64));
         held[0].closeGate();
@@ -139,7 +147,7 @@ class LifecycleTest {
 
     @Test
     void closeFlushesAndClosesAnOwnedDevice() throws Exception {
-        f = new Fixture(dir, 1 << 20);
+        f = new Fixture(wiring, dir, 1 << 20);
         assertTrue(f.guest.initialize(ALL_FEATURES, 1, 16));
         byte[] data = new byte[4096];
         java.util.Arrays.fill(data, (byte) 0x5A);

@@ -4,6 +4,9 @@ import io.jblk.api.BlockLimits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -18,7 +21,12 @@ import static org.junit.jupiter.api.Assertions.*;
  * One test per validation rule: the status the guest sees for the malformed request, and that the device then
  * serves a valid request correctly.
  */
+@ParameterizedClass
+@EnumSource(value = Wiring.class, names = {"SEGMENT", "COPYING"})
 class ValidationTest {
+    @Parameter
+    Wiring wiring;
+
     static final int SIZE = 1 << 20;
     static final int UNTOUCHED = 0xFF;
 
@@ -33,7 +41,7 @@ class ValidationTest {
         for (int i = 0; i < SIZE; i++) {
             content[i] = (byte) (i * 31 + (i >> 9));
         }
-        f = new Fixture(dir, SIZE, content, readOnly, 1, 16, wrap);
+        f = new Fixture(wiring, dir, SIZE, content, readOnly, 1, 16, wrap);
         assertTrue(f.guest.initialize(features, 1, 16));
         return f;
     }
@@ -59,8 +67,8 @@ class ValidationTest {
 
     long header(int type, long sector) {
         long h = f.ram.alloc(16, 16);
-        f.ram.at(h, 16).set(GuestMemory.U32, 0, type);
-        f.ram.at(h, 16).set(GuestMemory.U64, 8, sector);
+        f.ram.at(h, 16).set(LittleEndian.U32, 0, type);
+        f.ram.at(h, 16).set(LittleEndian.U64, 8, sector);
         return h;
     }
 
