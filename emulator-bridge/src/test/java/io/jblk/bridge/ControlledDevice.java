@@ -114,9 +114,13 @@ final class ControlledDevice implements BlockDevice {
         return gated(() -> inner.discard(offset, length));
     }
 
+    /** When set, every flush fails with it. */
+    volatile IOException failFlush;
+
     @Override
     public CompletableFuture<Void> flush() {
-        return gated(inner::flush);
+        IOException fail = failFlush;
+        return fail != null ? CompletableFuture.failedFuture(fail) : gated(inner::flush);
     }
 
     @Override
