@@ -1,5 +1,8 @@
 package io.jblk.bridge;
 
+import java.time.Duration;
+import java.util.Objects;
+
 /**
  * The virtio-mmio (version 2) register block of a {@link VirtioBlkDevice}: map it at an MMIO window, forward the
  * window's accesses to {@link #read} and {@link #write}, and {@link #connect} an {@link InterruptLine}.
@@ -101,7 +104,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
      * @throws IllegalStateException when a line is already connected
      */
     public void connect(InterruptLine line) {
-        java.util.Objects.requireNonNull(line);
+        Objects.requireNonNull(line);
         synchronized (this) {
             if (this.line != null) {
                 throw new IllegalStateException("an interrupt line is already connected");
@@ -132,7 +135,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
     }
 
     /** Waits until every request taken from the rings is complete and published; see {@link VirtioBlkDevice#drain}. */
-    public boolean drain(java.time.Duration timeout) throws InterruptedException {
+    public boolean drain(Duration timeout) throws InterruptedException {
         return device.drain(timeout);
     }
 

@@ -25,6 +25,12 @@ final class GuestRam implements AutoCloseable {
         memory = kind == Wiring.MemoryKind.SEGMENT ? GuestMemory.of(BASE, ram) : new CopyingGuestMemory(BASE, ram);
     }
 
+    /** RAM the emulator already has: the guest driver writes {@code ram}, the device reaches it as {@code memory}. */
+    GuestRam(MemorySegment ram, GuestMemory memory) {
+        this.ram = ram;
+        this.memory = memory;
+    }
+
     /** Allocates {@code size} bytes aligned to {@code align}; returns the guest-physical address. */
     synchronized long alloc(long size, long align) {
         next = (next + align - 1) / align * align;

@@ -8,12 +8,11 @@ import io.jblk.bridge.InterruptLine;
 import io.jblk.bridge.VirtioBlkDevice;
 import io.jblk.bridge.VirtioMmioTransport;
 
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
 
-/** How an emulator embeds a jblk disk as a virtio-mmio block device. */
+/** How a multi-threaded emulator embeds a jblk disk as a virtio-mmio block device (threaded delivery). */
 public final class EmbeddingExample {
     private EmbeddingExample() {
     }
@@ -28,10 +27,10 @@ public final class EmbeddingExample {
      *
      * @param format  "qcow2", "raw", ... (never null for an image the guest can write: probing trusts its bytes)
      * @param ram     the guest RAM the emulator already has, mapped at guest-physical {@code ramBase}
-     * @param irq     the interrupt line of the window; the device drives its level
+     * @param irq     the interrupt line of the window; the device drives its level (see InterruptLine's contract)
      */
     public static VirtioMmioTransport attach(Path image, String format, MemorySegment ram, long ramBase,
-                                             InterruptLine irq) throws IOException {
+                                             InterruptLine irq) {
         GuestMemory memory = GuestMemory.of(ramBase, ram);
         return VirtioBlkDevice.open(image, format, OpenOptions.defaults(), memory)
                 .queues(2)
@@ -39,7 +38,7 @@ public final class EmbeddingExample {
                 .buildMmio(irq);
     }
 
-    /** The emulator's bus calls these for accesses inside [base, base + WINDOW_SIZE). */
+    /** The emulator's bus calls these for accesses inside [base, base + WINDOW_SIZE), from any vCPU thread. */
     public static long mmioRead(VirtioMmioTransport disk, long base, long address, int size) {
         return disk.read((int) (address - base), size);
     }
