@@ -22,7 +22,8 @@ public record Descriptor(long address, int length, int flags, int next) {
 
     /** Reads entry {@code index} of a descriptor table in guest memory; the caller has bounds-checked the index. */
     static Descriptor read(GuestRange table, int index) {
-        return read(table.bytes((long) index * SIZE, SIZE), 0);
+        MemorySegment direct = table.direct();
+        return direct != null ? read(direct, index) : read(table.bytes((long) index * SIZE, SIZE), 0);
     }
 
     /** Writes this descriptor as entry {@code index} of a table (used by guest-side code and tests). */

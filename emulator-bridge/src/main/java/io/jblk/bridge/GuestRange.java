@@ -59,6 +59,11 @@ final class GuestRange {
         return length;
     }
 
+    /** The range as host memory, or null when it is reached by copies. */
+    MemorySegment direct() {
+        return direct;
+    }
+
     int u16(long offset) {
         if (direct != null) {
             return Short.toUnsignedInt(direct.get(LittleEndian.U16, offset));

@@ -38,7 +38,7 @@ class BridgeBenchmark {
     void fourKRandomDirectVersusBridge() throws Exception {
         System.out.printf("machine: %d cpus, %s%n", Runtime.getRuntime().availableProcessors(),
                 System.getProperty("java.vm.version"));
-        for (String format : new String[]{"raw", "qcow2"}) {
+        for (String format : System.getProperty("jblk.bench.formats", "raw,qcow2").split(",")) {
             Path image = dir.resolve("bench." + format);
             CreateOptions.Builder create = CreateOptions.builder(SIZE);
             if (format.equals("qcow2")) {
@@ -55,16 +55,31 @@ class BridgeBenchmark {
                 d.flush().join();
             }
             for (boolean write : new boolean[]{false, true}) {
-                double direct = direct(image, format, write);
-                double bridge = bridge(image, format, write);
+                double[] direct = direct(image, format, write);
+                double[] bridge = bridge(image, format, write);
                 System.out.printf("%-5s 4k rand%-5s QD%d: direct %8.0f IOPS  bridge %8.0f IOPS  overhead %5.1f us/op"
-                                + " (%.0f%% of direct)%n", format, write ? "write" : "read", DEPTH, direct, bridge,
-                        (1e6 / bridge - 1e6 / direct), 100 * bridge / direct);
+                                + " (%.0f%% of direct); process CPU per op: direct %.1f us, bridge %.1f us%n", format,
+                        write ? "write" : "read", DEPTH, direct[0], bridge[0], (1e6 / bridge[0] - 1e6 / direct[0]),
+                        100 * bridge[0] / direct[0], direct[1], bridge[1]);
             }
         }
     }
 
-    private double direct(Path image, String format, boolean write) throws Exception {
+    /** CPU time of the whole process (every thread: driver, bridge and the test guest), nanoseconds (10 ms ticks). */
+    private static long processCpu() {
+        return ProcessHandle.current().info().totalCpuDuration().orElseThrow().toNanos();
+    }
+
+    /** {IOPS, process CPU microseconds per op} of a timed run. */
+    private static double[] timed(Op op) throws Exception {
+        long cpu0 = processCpu();
+        long t0 = System.nanoTime();
+        run(OPS, op);
+        long elapsed = System.nanoTime() - t0;
+        return new double[]{OPS / (elapsed / 1e9), (processCpu() - cpu0) / 1e3 / OPS};
+    }
+
+    private double[] direct(Path image, String format, boolean write) throws Exception {
         try (BlockDevice d = BlockDrivers.open(image, format, OpenOptions.defaults());
              Arena arena = Arena.ofShared()) {
             MemorySegment[] buffers = new MemorySegment[DEPTH];
@@ -74,9 +89,7 @@ class BridgeBenchmark {
             }
             SplittableRandom random = new SplittableRandom(1);
             run(OPS / 5, i -> op(d, buffers[i % DEPTH], random, write));
-            long t0 = System.nanoTime();
-            run(OPS, i -> op(d, buffers[i % DEPTH], random, write));
-            return OPS / ((System.nanoTime() - t0) / 1e9);
+            return timed(i -> op(d, buffers[i % DEPTH], random, write));
         }
     }
 
@@ -86,7 +99,7 @@ class BridgeBenchmark {
         return write ? d.write(offset, buffer) : d.read(offset, buffer);
     }
 
-    private double bridge(Path image, String format, boolean write) throws Exception {
+    private double[] bridge(Path image, String format, boolean write) throws Exception {
         try (GuestRam ram = new GuestRam(64L << 20); GuestBlkDriver guest = new GuestBlkDriver(ram);
              VirtioMmioTransport mmio = VirtioBlkDevice.open(image, format, OpenOptions.defaults(), ram.memory)
                      .queueSize(128).buildMmio(guest.interruptLine())) {
@@ -101,9 +114,7 @@ class BridgeBenchmark {
                 return write ? guest.write(0, sector, data, 1, false) : guest.read(0, sector, BLOCK, 1, false);
             };
             run(OPS / 5, op);
-            long t0 = System.nanoTime();
-            run(OPS, op);
-            return OPS / ((System.nanoTime() - t0) / 1e9);
+            return timed(op);
         }
     }
 
