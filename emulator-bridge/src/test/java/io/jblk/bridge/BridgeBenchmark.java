@@ -54,7 +54,8 @@ class BridgeBenchmark {
                 }
                 d.flush().join();
             }
-            for (boolean write : new boolean[]{false, true}) {
+            for (boolean write : System.getProperty("jblk.bench.writes", "false,true").contains("false")
+                    ? new boolean[]{false, true} : new boolean[]{true}) {
                 double[] direct = direct(image, format, write);
                 double[] bridge = bridge(image, format, write);
                 System.out.printf("%-5s 4k rand%-5s QD%d: direct %8.0f IOPS  bridge %8.0f IOPS  overhead %5.1f us/op"
