@@ -138,6 +138,9 @@ final class Fixture implements AutoCloseable {
             guest.close();
             ram.close();
         }
+        if (guest.handlerFailure != null) {
+            throw new AssertionError("the guest's interrupt handler thread died", guest.handlerFailure);
+        }
         if (guest.levelRepeats.get() != 0) {
             throw new AssertionError("InterruptLine.set was called " + guest.levelRepeats.get()
                     + " times without changing the level");

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Lock;
@@ -29,7 +30,8 @@ final class GuestBlkDriver implements AutoCloseable {
 
     final GuestRam ram;
     VirtioMmioTransport mmio;
-    final List<GuestQueue> queues = new ArrayList<>();
+    /** Replaced by {@link #initialize} while the interrupt handler may be walking it: copy-on-write. */
+    final List<GuestQueue> queues = new CopyOnWriteArrayList<>();
     long negotiated;
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     final AtomicInteger interrupts = new AtomicInteger();
@@ -45,7 +47,9 @@ final class GuestBlkDriver implements AutoCloseable {
     /** Calls of {@link InterruptLine#set} that did not change the level (the contract rules them out). */
     final AtomicInteger levelRepeats = new AtomicInteger();
     /** Breaches of the interrupt line's thread contract seen so far (the fixture fails the test on any). */
-    final List<String> contractBreaches = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final List<String> contractBreaches = new CopyOnWriteArrayList<>();
+    /** What killed the interrupt handler thread, if anything did (the fixture fails the test with it). */
+    volatile Throwable handlerFailure;
     private final AtomicInteger callsInSet = new AtomicInteger();
     private final Thread irqThread;
 
@@ -370,8 +374,13 @@ final class GuestBlkDriver implements AutoCloseable {
             if (!running || mmio == null || !handleInterrupts) {
                 continue;
             }
-            if (handleInterrupt() == 0) {
-                Thread.yield(); // spurious (the line drops a moment after the acknowledgement): let it settle
+            try {
+                if (handleInterrupt() == 0) {
+                    Thread.yield(); // spurious (the line drops a moment after the acknowledgement): let it settle
+                }
+            } catch (RuntimeException | Error e) {
+                handlerFailure = e; // reported by the fixture: a dead handler would otherwise look like a hang
+                throw e;
             }
         }
     }
@@ -404,7 +413,7 @@ final class GuestBlkDriver implements AutoCloseable {
         if ((isr & INT_CONFIG) != 0) {
             configInterrupts.incrementAndGet();
         }
-        for (GuestQueue q : List.copyOf(queues)) {
+        for (GuestQueue q : queues) { // a snapshot: initialize() may be replacing the queues meanwhile
             poll(q);
         }
         return isr;
