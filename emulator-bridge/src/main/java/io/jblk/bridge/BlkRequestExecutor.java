@@ -21,8 +21,16 @@ import static io.jblk.bridge.VirtioBlkRequest.S_UNSUPP;
  *
  * <p>The future fails with {@link BlkRequestException} for a refused request and with the driver's exception for an
  * I/O error.
+ *
+ * <p><b>For other transports.</b> Transport-independent: {@link VirtioBlkDevice} runs every request through it, and a
+ * transport that runs the rings itself (a vhost-user back-end) can do the same: walk a chain with
+ * {@link ChainWalker}, frame it with {@link VirtioBlkRequest#frame}, {@link #execute} it, and when the future
+ * completes, call {@link Reply#copyOut}, write the status byte at {@link VirtioBlkRequest#statusAddress()} and add
+ * the used element with {@code written() + 1} bytes (docs/emulator-bridge.md shows the whole loop). Thread-safe: one
+ * executor serves any number of queues and threads at once; it holds no lock and calls nothing but the block device
+ * and guest memory.
  */
-final class BlkRequestExecutor {
+public final class BlkRequestExecutor {
     static final int SEGMENT_SIZE = 16;
     static final int WZ_UNMAP = 1;
     static final int SERIAL_LENGTH = 20;
@@ -32,13 +40,21 @@ final class BlkRequestExecutor {
      * bytes when they still have to be copied in ({@code staged} into {@code into}); {@code staged} is null when the
      * driver wrote guest memory directly or nothing is written.
      */
-    record Reply(int written, MemorySegment staged, List<DescriptorChain.Buffer> into) {
-        static Reply of(int written) {
+    public record Reply(int written, MemorySegment staged, List<DescriptorChain.Buffer> into) {
+        public Reply {
+            into = List.copyOf(into);
+        }
+
+        /** A reply with nothing left to copy: the driver wrote guest memory itself, or nothing is written. */
+        public static Reply of(int written) {
             return new Reply(written, null, List.of());
         }
 
-        /** Copies the staged bytes into the guest buffers; the queue calls this when it publishes. */
-        void copyOut(GuestMemory memory) {
+        /**
+         * Copies the staged bytes into the guest buffers. Call it when the completion is published, before the used
+         * element that reports {@link #written()} bytes; skip it for a request dropped by a reset.
+         */
+        public void copyOut(GuestMemory memory) {
             if (staged != null) {
                 VirtioBlkRequest.copyOut(memory, staged, into);
             }
@@ -55,11 +71,16 @@ final class BlkRequestExecutor {
     private final long chunk;
 
     /**
-     * @param stageReads read into a bounce buffer even when the guest buffers could take the data directly, so the
-     *                   guest's memory changes only when the completion is published (polled mode)
+     * @param device             the block device requests go to
+     * @param config             the config space offered to the driver (capacity, block size, discard limits)
+     * @param serial             the GET_ID answer, at most {@link VirtioBlkDevice#SERIAL_BYTES} bytes (NUL-padded)
+     * @param negotiatedFeatures the features the driver accepted (DISCARD and WRITE_ZEROES are refused without them)
+     * @param memory             the guest memory every request's buffers are in
+     * @param stageReads         read into a bounce buffer even when the guest buffers could take the data directly,
+     *                           so the guest's memory changes only when the completion is published (polled mode)
      */
-    BlkRequestExecutor(BlockDevice device, VirtioBlkConfig config, byte[] serial, long negotiatedFeatures,
-                       GuestMemory memory, boolean stageReads) {
+    public BlkRequestExecutor(BlockDevice device, VirtioBlkConfig config, byte[] serial, long negotiatedFeatures,
+                              GuestMemory memory, boolean stageReads) {
         this.device = device;
         this.config = config;
         this.serial = serial.clone();
@@ -71,7 +92,11 @@ final class BlkRequestExecutor {
         this.chunk = Math.max(alignment, max / alignment * alignment);
     }
 
-    CompletableFuture<Reply> execute(VirtioBlkRequest r) {
+    /**
+     * Checks {@code r} and starts its I/O; never blocks on it. The future completes on a block driver thread (or at
+     * once for GET_ID, a refusal or a zero-length request) with what the guest is owed.
+     */
+    public CompletableFuture<Reply> execute(VirtioBlkRequest r) {
         try {
             return switch (r.type()) {
                 case VirtioBlkRequest.T_IN -> read(r);

@@ -8,6 +8,11 @@ import static io.jblk.bridge.VirtioBlkRequest.NO_STATUS;
 /**
  * Follows a descriptor chain through NEXT links and at most one indirect table, validating as it goes. It counts
  * steps, so a loop or a chain longer than its table ends in {@link DescriptorChainException}, never in a hang.
+ *
+ * <p>Shared by every transport; stateless and thread-safe (it reads the descriptor table and indirect tables through
+ * {@link GuestMemory}, in place or by copies). Each buffer of the result has been checked with
+ * {@link GuestMemory#contains}; a refused chain carries where the guest expects its IOERR
+ * ({@link DescriptorChainException#statusAddress()}).
  */
 public final class ChainWalker {
     /** Largest indirect table accepted, in descriptors (what common devices accept; Linux never needs more). */

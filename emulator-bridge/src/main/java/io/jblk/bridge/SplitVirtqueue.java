@@ -14,6 +14,9 @@ import java.lang.invoke.VarHandle;
  * elements are written, then a release fence keeps them before the used index store; a full fence separates that
  * store from reading the guest's suppression fields, so an interrupt is never lost. Not thread-safe: the owner
  * serialises {@link #nextAvailable} callers and, separately, {@link #addUsed}/{@link #publishUsed} callers.
+ *
+ * <p>Shared by every transport: {@link VirtioBlkDevice} builds one per ready queue; a transport that runs rings
+ * itself (vhost-user) builds one from the front-end's ring addresses and {@link #resume}s it at the vring base.
  */
 public final class SplitVirtqueue {
     public static final int MAX_SIZE = 32768;
@@ -132,6 +135,21 @@ public final class SplitVirtqueue {
             return need;
         }
         return (avail.u16(0) & AVAIL_F_NO_INTERRUPT) == 0;
+    }
+
+    /**
+     * Continues a ring the driver set up earlier instead of starting it fresh (a new device starts at avail index 0
+     * and used index 0): the device next consumes avail index {@code nextAvail} (a vhost-user front-end's vring
+     * base, SET_VRING_BASE) and adds used elements after the used index already in guest memory. Call it once,
+     * right after construction and before the first {@link #nextAvailable}. (It reads the used index through guest
+     * memory: a failing {@link GuestMemory} implementation's RuntimeException passes through.)
+     */
+    public void resume(int nextAvail) {
+        lastAvail = nextAvail & 0xFFFF;
+        int usedInGuest = used.u16(2);
+        usedIdx = usedInGuest;
+        publishedUsed = usedInGuest;
+        signalledUsed = usedInGuest;
     }
 
     /** The next avail index the device will consume (the "vring base" a vhost-user front-end asks for). */

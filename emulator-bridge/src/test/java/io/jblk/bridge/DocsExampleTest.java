@@ -14,25 +14,27 @@ import static io.jblk.bridge.Fixture.ALL_FEATURES;
 import static io.jblk.bridge.Fixture.await;
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The example in docs/emulator-bridge.md is this module's EmbeddingExample verbatim, and it works. */
+/** The examples in docs/emulator-bridge.md are this module's example classes verbatim, and they work. */
 class DocsExampleTest {
     static final Path DOC = Path.of("..", "docs", "emulator-bridge.md");
     static final Path EXAMPLES = Path.of("src", "test", "java", "io", "jblk", "bridge", "example");
     static final Path SOURCE = EXAMPLES.resolve("EmbeddingExample.java");
     static final Path POLLED_SOURCE = EXAMPLES.resolve("PolledEmbeddingExample.java");
+    /** Exercised by {@link RingTransportExampleTest}. */
+    static final Path RING_SOURCE = EXAMPLES.resolve("RingTransportExample.java");
 
     @TempDir
     Path dir;
 
     @Test
-    void documentQuotesBothCompiledExamples() throws Exception {
+    void documentQuotesTheCompiledExamples() throws Exception {
         String doc = Files.readString(DOC);
         java.util.List<String> blocks = new java.util.ArrayList<>();
         for (int start = doc.indexOf("```java\n"); start >= 0; start = doc.indexOf("```java\n", start + 1)) {
             int end = doc.indexOf("```", start + 8);
             blocks.add(doc.substring(start + 8, end).strip());
         }
-        for (Path source : java.util.List.of(SOURCE, POLLED_SOURCE)) {
+        for (Path source : java.util.List.of(SOURCE, POLLED_SOURCE, RING_SOURCE)) {
             assertTrue(blocks.contains(Files.readString(source).strip()),
                     "docs/emulator-bridge.md must quote " + source + " exactly, as a java block");
         }

@@ -109,6 +109,19 @@ final class GuestQueue {
         a.set(LittleEndian.U16, 2, (short) availIdx);
     }
 
+    /**
+     * Continues this ring as if a previous device had already served {@code index} chains (what a vhost-user
+     * back-end taking over a running queue finds): avail and used indices at {@code index}, nothing outstanding.
+     */
+    synchronized void continueAt(int index) {
+        availIdx = index & 0xFFFF;
+        kickedAt = availIdx;
+        lastUsed = availIdx;
+        ram.at(avail, 4).set(LittleEndian.U16, 2, (short) index);
+        ram.at(used, 4).set(LittleEndian.U16, 2, (short) index);
+        VarHandle.fullFence();
+    }
+
     /** Sets the avail index directly (to test a guest that publishes garbage). */
     synchronized void forceAvailIdx(int value) {
         VarHandle.releaseFence();
