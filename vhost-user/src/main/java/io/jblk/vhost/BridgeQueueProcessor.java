@@ -4,13 +4,13 @@ import io.jblk.bridge.BlkRequestException;
 import io.jblk.bridge.BlkRequestExecutor;
 import io.jblk.bridge.ChainWalker;
 import io.jblk.bridge.DescriptorChainException;
+import io.jblk.bridge.GuestMemory;
 import io.jblk.bridge.SplitVirtqueue;
 import io.jblk.bridge.VirtioBlkFeatures;
 import io.jblk.bridge.VirtioBlkRequest;
 import io.jblk.bridge.VirtqueueException;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -32,10 +32,15 @@ final class BridgeQueueProcessor implements QueueProcessor {
     /** Guest errors logged at WARNING per ring; later ones go to DEBUG (a hostile guest cannot flood the log). */
     private static final int VERBOSE_ERRORS = 32;
 
-    private record Completion(int head, MemorySegment statusByte, int status, int written) {
+    /** What a finished request leaves for the guest; {@code statusAddress} may be {@link VirtioBlkRequest#NO_STATUS}. */
+    private record Completion(int head, long statusAddress, int status, BlkRequestExecutor.Reply reply) {
+        static Completion failed(int head, long statusAddress, int status) {
+            return new Completion(head, statusAddress, status, BlkRequestExecutor.Reply.of(0));
+        }
     }
 
     private final int index;
+    private final GuestMemory memory;
     private final SplitVirtqueue ring;
     private final ChainWalker walker;
     private final BlkRequestExecutor executor;
@@ -49,9 +54,11 @@ final class BridgeQueueProcessor implements QueueProcessor {
     private final AtomicLong guestErrors = new AtomicLong();
     private volatile boolean failed;
 
-    private BridgeQueueProcessor(int index, SplitVirtqueue ring, ChainWalker walker, BlkRequestExecutor executor,
-                                 InflightLog inflight, Runnable call, Consumer<String> broken) {
+    private BridgeQueueProcessor(int index, GuestMemory memory, SplitVirtqueue ring, ChainWalker walker,
+                                 BlkRequestExecutor executor, InflightLog inflight, Runnable call,
+                                 Consumer<String> broken) {
         this.index = index;
+        this.memory = memory;
         this.ring = ring;
         this.walker = walker;
         this.executor = executor;
@@ -82,10 +89,12 @@ final class BridgeQueueProcessor implements QueueProcessor {
             }
             ChainWalker walker = new ChainWalker(memory.guestMemory(),
                     VirtioBlkFeatures.has(features, VirtioBlkFeatures.RING_INDIRECT_DESC));
+            // Reads go straight into guest buffers the block driver can take as they are (stageReads false): the
+            // front-end's memory is shared, and nothing here needs the guest's view to change only at publication.
             BlkRequestExecutor executor = new BlkRequestExecutor(backend.device(), backend.config(),
-                    backend.serial(), features);
-            BridgeQueueProcessor p = new BridgeQueueProcessor(queue, ring, walker, executor, inflightLog, call,
-                    broken);
+                    backend.serial(), features, memory.guestMemory(), false);
+            BridgeQueueProcessor p = new BridgeQueueProcessor(queue, memory.guestMemory(), ring, walker, executor,
+                    inflightLog, call, broken);
             p.resubmit(resubmit);
             return p;
         };
@@ -142,30 +151,28 @@ final class BridgeQueueProcessor implements QueueProcessor {
 
     private void start(int head) {
         try {
-            VirtioBlkRequest request = VirtioBlkRequest.frame(walker.walk(ring.descriptorTable(), ring.size(), head));
-            executor.execute(request).whenComplete((written, error) -> {
+            VirtioBlkRequest request = VirtioBlkRequest.frame(walker.walk(ring, head), memory);
+            executor.execute(request).whenComplete((reply, error) -> {
                 if (error == null) {
-                    complete(new Completion(head, request.status(), VirtioBlkRequest.S_OK, written));
+                    complete(new Completion(head, request.statusAddress(), VirtioBlkRequest.S_OK, reply));
                 } else {
                     Throwable cause = error instanceof CompletionException && error.getCause() != null
                             ? error.getCause() : error;
                     int status = cause instanceof BlkRequestException b ? b.status() : VirtioBlkRequest.S_IOERR;
                     guestError(head, cause.toString());
-                    complete(new Completion(head, request.status(), status, 0));
+                    complete(Completion.failed(head, request.statusAddress(), status));
                 }
             });
         } catch (DescriptorChainException e) {
-            guestError(head, e.getMessage());
-            MemorySegment last = e.statusByte();
-            complete(new Completion(head, last == null ? null : last.asSlice(last.byteSize() - 1, 1),
-                    VirtioBlkRequest.S_IOERR, 0));
+            guestError(head, e.getMessage()); // a loop, a bad index, a buffer outside guest RAM
+            complete(Completion.failed(head, e.statusAddress(), VirtioBlkRequest.S_IOERR));
         } catch (BlkRequestException e) {
-            guestError(head, e.getMessage());
-            complete(new Completion(head, e.statusByte(), e.status(), 0));
+            guestError(head, e.getMessage()); // no status byte, a short header
+            complete(Completion.failed(head, e.statusAddress(), e.status()));
         } catch (RuntimeException e) {
             // A bug here must cost one request, not the back-end, and must not stay counted in flight.
             LOG.log(System.Logger.Level.ERROR, "vring " + index + " head " + head + ": internal error", e);
-            complete(new Completion(head, null, VirtioBlkRequest.S_IOERR, 0));
+            complete(Completion.failed(head, VirtioBlkRequest.NO_STATUS, VirtioBlkRequest.S_IOERR));
         }
     }
 
@@ -189,10 +196,12 @@ final class BridgeQueueProcessor implements QueueProcessor {
             synchronized (this) {
                 Completion c;
                 while ((c = done.poll()) != null) {
-                    if (c.statusByte() != null) {
-                        c.statusByte().set(ValueLayout.JAVA_BYTE, 0, (byte) c.status());
+                    c.reply().copyOut(memory); // staged read data, the GET_ID serial
+                    boolean hasStatus = c.statusAddress() != VirtioBlkRequest.NO_STATUS;
+                    if (hasStatus) {
+                        memory.write(c.statusAddress(), MemorySegment.ofArray(new byte[] {(byte) c.status()}));
                     }
-                    ring.addUsed(c.head(), c.written() + (c.statusByte() != null ? 1 : 0));
+                    ring.addUsed(c.head(), c.reply().written() + (hasStatus ? 1 : 0));
                     if (inflight != null) {
                         inflight.completed(c.head());
                     }
