@@ -8,11 +8,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 
 import static io.jblk.bridge.Fixture.ALL_FEATURES;
@@ -71,6 +75,33 @@ class BridgeBenchmark {
         return ProcessHandle.current().info().totalCpuDuration().orElseThrow().toNanos();
     }
 
+    /**
+     * Context switches (voluntary and not) of this JVM's live threads so far, by thread name with digits dropped so a
+     * pool's threads add up; empty where there is no /proc. Threads that ended meanwhile are not counted.
+     */
+    static Map<String, Long> switchesByThread() {
+        Map<String, Long> by = new TreeMap<>();
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : tasks.toList()) {
+                try {
+                    String name = Files.readString(t.resolve("comm")).strip().replaceAll("[0-9]+", "N");
+                    long n = 0;
+                    for (String line : Files.readAllLines(t.resolve("status"))) {
+                        if (line.contains("ctxt_switches:")) {
+                            n += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                        }
+                    }
+                    by.merge(name, n, Long::sum);
+                } catch (IOException ended) {
+                    // the thread ended meanwhile
+                }
+            }
+        } catch (IOException noProc) {
+            // not Linux: no figures
+        }
+        return by;
+    }
+
     /** {IOPS, process CPU microseconds per op} of a timed run. */
     private static double[] timed(Op op) throws Exception {
         long cpu0 = processCpu();
@@ -115,7 +146,29 @@ class BridgeBenchmark {
                 return write ? guest.write(0, sector, data, 1, false) : guest.read(0, sector, BLOCK, 1, false);
             };
             run(OPS / 5, op);
-            return timed(op);
+            int interrupts = guest.interrupts.get();
+            long kicks = guest.kicks.get();
+            long spurious = guest.spuriousInterrupts.get();
+            Map<String, Long> before = switchesByThread();
+            double[] result = timed(op);
+            Map<String, Long> after = switchesByThread();
+            // What the guest paid per request besides the I/O (interrupt handler runs, kicks), and how often a thread
+            // of this JVM slept or was preempted: blocking hand-offs cost CPU that a sampling profiler does not show.
+            // Counts, not times, so they mean something on a loaded machine too.
+            long switches = 0;
+            for (var e : after.entrySet()) {
+                long d = e.getValue() - before.getOrDefault(e.getKey(), 0L);
+                switches += d;
+                if (d > OPS / 20) {
+                    System.out.printf("  context switches per request on %s: %.2f%n", e.getKey(), d / (double) OPS);
+                }
+            }
+            System.out.printf("%-5s 4k rand%-5s through the bridge, per request: %.3f used-buffer interrupts, %.3f"
+                    + " spurious handler runs, %.3f kicks, %.2f context switches%n", format, write ? "write" : "read",
+                    (guest.interrupts.get() - interrupts) / (double) OPS,
+                    (guest.spuriousInterrupts.get() - spurious) / (double) OPS,
+                    (guest.kicks.get() - kicks) / (double) OPS, switches / (double) OPS);
+            return result;
         }
     }
 

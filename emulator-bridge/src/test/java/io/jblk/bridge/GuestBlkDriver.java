@@ -36,6 +36,8 @@ final class GuestBlkDriver implements AutoCloseable {
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     final AtomicInteger interrupts = new AtomicInteger();
     final AtomicInteger configInterrupts = new AtomicInteger();
+    /** Interrupt handler runs that found InterruptStatus 0 (the line was still up after the acknowledgement). */
+    final AtomicLong spuriousInterrupts = new AtomicLong();
     final AtomicLong kicks = new AtomicLong();
     private final Object line = new Object();
     private boolean asserted;
@@ -376,6 +378,7 @@ final class GuestBlkDriver implements AutoCloseable {
             }
             try {
                 if (handleInterrupt() == 0) {
+                    spuriousInterrupts.incrementAndGet();
                     Thread.yield(); // spurious (the line drops a moment after the acknowledgement): let it settle
                 }
             } catch (RuntimeException | Error e) {
