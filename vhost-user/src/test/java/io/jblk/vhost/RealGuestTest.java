@@ -99,12 +99,15 @@ class RealGuestTest {
     void backendKilledMidRunRestartsAndTheGuestCarriesOn() throws Exception {
         Path image = RealGuest.overlayOverFullBacking(dir, "128M", "128k");
         Path socket = dir.resolve("crash.sock");
-        Process backend = startBackend(socket, image, "20"); // slow writes: requests are in flight at the kill
+        Path hold = dir.resolve("hold");
+        Process backend = startBackend(socket, image, "20", hold.toString()); // writes held once hold exists
         Path log = dir.resolve("console.log");
         RealGuest.Running guest = RealGuest.start(log, "--socket", socket.toString(), "--reconnect", "--smp", "2",
                 "--queues", "2", "--workload", "crash");
         try {
             guest.awaitConsole("JBLK: SYNCED ./d/f8 ", 400);
+            Files.createFile(hold);
+            awaitLine(dir.resolve("backend.log"), "holding a write", backend); // a write is in flight now
             backend.destroyForcibly();
             assertTrue(backend.waitFor(30, TimeUnit.SECONDS));
             // no writer now: the image as the killed back-end left it (leaks are allowed after a crash, exit 3)
@@ -148,13 +151,24 @@ class RealGuestTest {
         return out;
     }
 
+    private static void awaitLine(Path log, String line, Process owner) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
+        while (!Files.readAllLines(log).contains(line)) {
+            assertTrue(owner.isAlive() && System.nanoTime() < deadline, "no '" + line + "' from the back-end: "
+                    + Files.readString(log));
+            Thread.sleep(20);
+        }
+    }
+
+    /** Starts the back-end; {@code writeDelay} is [delay ms, hold file] (see {@link SlowWrites}). */
     private Process startBackend(Path socket, Path image, String... writeDelay) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
         Path out = dir.resolve("backend.log");
         long before = servingLines(out);
         Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("java.class.path"), GuestBackendMain.class.getName(), socket.toString(),
-                image.toString(), "qcow2", "2", writeDelay.length > 0 ? writeDelay[0] : "0")
+                image.toString(), "qcow2", "2", writeDelay.length > 0 ? writeDelay[0] : "0",
+                writeDelay.length > 1 ? writeDelay[1] : dir.resolve("no-hold").toString())
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(
                         out.toFile())).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

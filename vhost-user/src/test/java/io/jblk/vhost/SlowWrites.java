@@ -7,22 +7,30 @@ import io.jblk.api.ImageInfo;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A device whose writes start {@code delayMillis} late, so that a back-end killed at any moment has requests in
- * flight (the guest's O_DIRECT writers keep it busy); everything else goes straight through.
+ * A device whose writes start {@code delayMillis} late; everything else goes straight through. Once the file
+ * {@code hold} exists, writes are not started at all and "holding a write" is printed (once) when the first one
+ * is held: a test that waits for that line and then kills the back-end knows requests are in flight at the kill,
+ * however slowly the guest runs (a fixed delay alone left it to timing whether the guest had a write out).
  */
 final class SlowWrites implements BlockDevice {
     private final BlockDevice inner;
     private final Executor later;
+    private final Path hold;
+    private final AtomicBoolean holding = new AtomicBoolean();
 
-    SlowWrites(BlockDevice inner, long delayMillis) {
+    SlowWrites(BlockDevice inner, long delayMillis, Path hold) {
         this.inner = inner;
         this.later = CompletableFuture.delayedExecutor(delayMillis, TimeUnit.MILLISECONDS);
+        this.hold = hold;
     }
 
     @Override
@@ -47,6 +55,13 @@ final class SlowWrites implements BlockDevice {
 
     @Override
     public CompletableFuture<Void> write(long offset, MemorySegment data, boolean fua) {
+        if (Files.exists(hold)) {
+            if (!holding.getAndSet(true)) {
+                System.out.println("holding a write");
+                System.out.flush();
+            }
+            return new CompletableFuture<>(); // never completes: the process is killed with it in flight
+        }
         return CompletableFuture.supplyAsync(() -> null, later).thenCompose(v -> inner.write(offset, data, fua));
     }
 
