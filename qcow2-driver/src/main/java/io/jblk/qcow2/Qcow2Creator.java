@@ -110,8 +110,9 @@ final class Qcow2Creator {
                 throw new io.jblk.api.InvalidOptionException("Image size " + s.size() + " is too large for "
                         + cs + "-byte clusters (the L1 table would exceed " + Qcow2Header.MAX_L1_BYTES + " bytes)");
             }
-            int l1Clusters = (int) Math.max(1, (l1Entries * 8 + cs - 1) / cs);
-            long l1Offset = image.refcounts().allocate(l1Clusters);
+            // Like QEMU, an empty disk has no L1 table at all (offset 0), so nothing is allocated for it.
+            int l1Clusters = (int) ((l1Entries * 8 + cs - 1) / cs);
+            long l1Offset = l1Entries == 0 ? 0 : image.refcounts().allocate(l1Clusters);
             image.refcounts().writeBack();
             // Only the table's own bytes, like QEMU: the rest of its cluster stays a hole, so a 2 MiB-cluster image
             // does not spend 2 MiB of disk on an 8-byte L1 table (and the file is byte-identical to qemu-img's).

@@ -3,6 +3,8 @@ package io.jblk.qcow2.meta;
 import io.jblk.api.CorruptImageException;
 import io.jblk.nativeio.Await;
 import io.jblk.nativeio.HostFile;
+import io.jblk.qcow2.format.Qcow2Header;
+import io.jblk.qcow2.format.RefcountArea;
 import io.jblk.qcow2.format.RefcountBlockLayout;
 import io.jblk.qcow2.format.TableLayout;
 
@@ -90,7 +92,10 @@ public final class Refcounts {
         return layout.get(blocks.get(blockOffset(t)), (int) (cluster % layout.entriesPerBlock()));
     }
 
-    /** Adds {@code delta} to a cluster's refcount, creating its refcount block if needed. Returns the new value. */
+    /**
+     * Adds {@code delta} to a cluster's refcount, creating its refcount block if needed (and the refcount table
+     * growth that may take). Returns the new value.
+     */
     public long add(long cluster, long delta) throws IOException {
         long t = cluster / layout.entriesPerBlock();
         if (t >= table.length || table[t(t)] == 0) {
@@ -98,14 +103,16 @@ public final class Refcounts {
                 throw new CorruptImageException("refcount of cluster " + cluster + " (0x"
                         + Long.toHexString(cluster << clusterBits) + ") would drop below 0: it has no refcount block");
             }
-            // The block may not take the cluster being counted, nor one that something references (repair).
-            long candidate = t * layout.entriesPerBlock();
-            while (candidate == cluster || referenced.test(candidate)) {
-                candidate++;
+            while (!describe(cluster)) {
+                // The table grew; the block for the cluster's range is created against the new table.
             }
-            createBlock(t, candidate);
         }
-        long offset = blockOffset(t);
+        return addDescribed(cluster, delta);
+    }
+
+    /** {@link #add} for a cluster whose refcount block exists. */
+    private long addDescribed(long cluster, long delta) throws IOException {
+        long offset = blockOffset(cluster / layout.entriesPerBlock());
         byte[] block = blocks.get(offset);
         int index = (int) (cluster % layout.entriesPerBlock());
         long value = layout.get(block, index) + delta;
@@ -126,72 +133,96 @@ public final class Refcounts {
     }
 
     /**
-     * Allocates {@code count} contiguous clusters, the lowest free run first, and sets their refcounts to 1.
-     * Returns the host offset of the first.
+     * Allocates {@code count} contiguous clusters, the lowest free run at or after the free hint, and sets their
+     * refcounts to 1. Returns the host offset of the first.
+     *
+     * <p>This is QEMU's allocation order, so that the same requests give the same host offsets: the hint moves past
+     * every run handed out and back down only when a refcount drops to zero; a refcount block the run needs is
+     * placed at the next free cluster after the run (see {@link #describe}). When counting the run makes the
+     * refcount table grow, the new structures go past everything described so far (possibly over clusters the run
+     * wanted) and the old table is freed, so the increments made so far are undone and the search starts again.
      */
     public long allocate(int count) throws IOException {
-        long start = freeHint;
         while (true) {
-            int run = 0;
-            while (run < count) {
-                if (get(start + run) != 0) {
-                    start = start + run + 1;
-                    run = 0;
-                } else {
-                    run++;
-                }
-            }
-            if (ensureBlocks(start, count)) {
-                continue; // a new refcount block took a cluster of the run; search again from the same place
-            }
-            for (int i = 0; i < count; i++) {
-                add(start + i, 1);
-            }
-            // Every cluster from the hint up to the run is in use, except (for runs longer than one) free clusters in
-            // gaps too short for the run; the hint may only skip past those when none can exist.
-            if (count == 1 || start == freeHint) {
-                freeHint = start + count;
-            }
-            return start << clusterBits;
-        }
-    }
-
-    /** Creates missing refcount blocks for a cluster range; true if any was created (inside the range or not). */
-    private boolean ensureBlocks(long start, int count) throws IOException {
-        boolean created = false;
-        long first = start / layout.entriesPerBlock();
-        long last = (start + count - 1) / layout.entriesPerBlock();
-        for (long t = first; t <= last; t++) {
-            if (t >= table.length || table[t(t)] == 0) {
-                createBlock(t, Math.max(start, t * layout.entriesPerBlock()));
-                created = true;
+            long start = findFree(count, -1);
+            if (countRun(start, count)) {
+                return start << clusterBits;
             }
         }
-        return created;
     }
 
     /**
-     * Creates refcount block {@code t}. Like QEMU, the block goes to the lowest free cluster of its own range, so
-     * it describes itself; {@code candidate} is that cluster (free because nothing describes it yet).
+     * The first run of {@code count} free clusters at or after the hint (clusters nothing describes are free), never
+     * over {@code avoid} nor, while repairing, over a cluster metadata references; the hint moves past it.
      */
-    private void createBlock(long t, long candidate) throws IOException {
-        if (t >= table.length) {
-            growTable(t);
-            if (table[t(t)] != 0) {
-                return; // growing placed a block for this range already
+    private long findFree(long count, long avoid) throws IOException {
+        long start = freeHint;
+        long run = 0;
+        while (run < count) {
+            long c = start + run;
+            if (c == avoid || get(c) != 0 || referenced.test(c)) {
+                start = c + 1;
+                run = 0;
+            } else {
+                run++;
             }
         }
-        long blockCluster = candidate;
-        long blockOffset = blockCluster << clusterBits;
+        freeHint = start + count;
+        return start;
+    }
+
+    /** Sets the refcounts of a free run to 1; false (nothing changed) if the refcount table had to grow first. */
+    private boolean countRun(long start, int count) throws IOException {
+        for (int i = 0; i < count; i++) {
+            if (!describe(start + i)) {
+                for (int j = i - 1; j >= 0; j--) {
+                    addDescribed(start + j, -1);
+                }
+                return false;
+            }
+            addDescribed(start + i, 1);
+        }
+        return true;
+    }
+
+    /**
+     * Makes sure a refcount block describes {@code cluster}. A missing block goes to the next free cluster after the
+     * hint. If that cluster lies in the range the block describes, the block counts itself; otherwise another block
+     * counts it, and that one may have to be created first (the recursion ends at a block that counts itself, at
+     * most two levels down). If the refcount table has no entry for the block, the table grows ({@link #growTable})
+     * and false is returned: the caller starts over, and a block found but not yet linked stays free.
+     */
+    private boolean describe(long cluster) throws IOException {
+        long perBlock = layout.entriesPerBlock();
+        long t = cluster / perBlock;
+        if (t < table.length && table[t(t)] != 0) {
+            return true;
+        }
+        long blockCluster = findFree(1, cluster);
         byte[] block = new byte[1 << clusterBits];
-        layout.set(block, (int) (blockCluster % layout.entriesPerBlock()), 1);
+        if (blockCluster / perBlock == t) {
+            layout.set(block, (int) (blockCluster % perBlock), 1);
+        } else {
+            if (!describe(blockCluster)) {
+                return false;
+            }
+            addDescribed(blockCluster, 1);
+        }
+        long blockOffset = blockCluster << clusterBits;
         metadata.checkWrite(blockOffset, block.length, "new refcount block");
+        if (t >= table.length) {
+            growTable(cluster, t, blockCluster, block);
+            return false;
+        }
+        // The block, and the count of its cluster if another block holds it, are durable before the table entry
+        // that makes the block live.
+        blocks.writeBack();
         file.writeBlocking(blockOffset, MemorySegment.ofArray(block));
         file.flushBlocking();
-        // The block is durable before the table entry that makes it live.
         writeTableEntry(t, blockOffset);
         blocks.discard(blockOffset);
         metadata.add(blockCluster, 1, MetadataClusters.Kind.REFCOUNT_BLOCK);
+        return true;
     }
 
     /** Repair: rewrites refcount table entry {@code t} on disk (an entry without a block, cleared), durably. */
@@ -208,66 +239,83 @@ public final class Refcounts {
     }
 
     /**
-     * Grows the refcount table so that it has entry {@code needed}. The new table and the refcount blocks that
-     * describe it are placed at the start of the first range nothing describes yet, written and synced, and only
-     * then does the header switch to them; the old table is freed afterwards.
+     * Grows the refcount table so that entry {@code t} can point to the new block at {@code blockCluster} (which
+     * counts itself or is counted already). The new table goes into a new area at the start of the first range past
+     * both {@code cluster} and the block, after the refcount blocks that area needs; its size is the fixed point of
+     * {@link RefcountArea}. Blocks and table are written and synced, then the header switches to the new table, and
+     * only then is the old table freed (its clusters become free, and the hint moves down to them).
      */
-    private void growTable(long needed) throws IOException {
+    private void growTable(long cluster, long t, long blockCluster, byte[] block) throws IOException {
         long perBlock = layout.entriesPerBlock();
-        int entriesPerCluster = (1 << clusterBits) / 8;
-        long newEntries = Math.max(needed + 1, table.length + Math.max(1, table.length / 2));
-        int blockCount = 1;
-        int newClusters;
+        long areaStart = (Math.max(cluster, blockCluster) / perBlock + 1) * perBlock;
+        RefcountArea area;
+        long areaBlocks;
+        long areaEnd;
         while (true) {
-            newEntries = Math.max(newEntries, needed + blockCount);
-            newClusters = (int) ((newEntries + entriesPerCluster - 1) / entriesPerCluster);
-            newEntries = (long) newClusters * entriesPerCluster;
-            if ((long) blockCount * perBlock >= blockCount + newClusters) {
+            area = RefcountArea.covering(areaStart, layout);
+            areaBlocks = area.blocks() - areaStart / perBlock;
+            areaEnd = areaStart + areaBlocks + area.tableClusters(clusterBits);
+            if (!referencedIn(areaStart, areaEnd)) {
                 break;
             }
-            blockCount++;
+            areaStart += perBlock; // repairing: never over a cluster something references
         }
-        if ((long) newClusters << clusterBits > io.jblk.qcow2.format.Qcow2Header.MAX_REFCOUNT_TABLE_BYTES) {
-            throw new IOException("refcount table would grow beyond "
-                    + io.jblk.qcow2.format.Qcow2Header.MAX_REFCOUNT_TABLE_BYTES + " bytes: image too large");
+        long tableClustersNew = area.tableClusters(clusterBits);
+        if (tableClustersNew << clusterBits > Qcow2Header.MAX_REFCOUNT_TABLE_BYTES) {
+            throw new IOException("refcount table would grow beyond " + Qcow2Header.MAX_REFCOUNT_TABLE_BYTES
+                    + " bytes: image too large");
         }
-        long areaStart = needed * perBlock; // first cluster of the first range nothing describes
-        long[] newTable = new long[(int) newEntries];
-        System.arraycopy(table, 0, newTable, 0, table.length);
-        for (int i = 0; i < blockCount; i++) {
-            byte[] block = new byte[1 << clusterBits];
-            long rangeStart = (needed + i) * perBlock;
-            for (long c = areaStart; c < areaStart + blockCount + newClusters; c++) {
-                if (c >= rangeStart && c < rangeStart + perBlock) {
-                    layout.set(block, (int) (c - rangeStart), 1);
-                }
+        if (area.blocks() * perBlock < areaEnd) {
+            throw new IllegalStateException("refcount area at cluster " + areaStart + " does not cover itself");
+        }
+        long[] newTable = java.util.Arrays.copyOf(table, (int) area.tableEntries());
+        newTable[t(t)] = blockCluster << clusterBits;
+        long firstAreaIndex = areaStart / perBlock;
+        for (long i = 0; i < areaBlocks; i++) {
+            long index = firstAreaIndex + i;
+            long rangeStart = index * perBlock;
+            byte[] areaBlock = new byte[1 << clusterBits];
+            for (long c = Math.max(areaStart, rangeStart); c < Math.min(areaEnd, rangeStart + perBlock); c++) {
+                layout.set(areaBlock, (int) (c - rangeStart), 1);
             }
-            long blockOffset = (areaStart + i) << clusterBits;
-            newTable[(int) (needed + i)] = blockOffset;
-            metadata.checkWrite(blockOffset, block.length, "new refcount block");
-            file.writeBlocking(blockOffset, MemorySegment.ofArray(block));
-            blocks.discard(blockOffset);
+            long offset = (areaStart + i) << clusterBits;
+            newTable[t(index)] = offset;
+            metadata.checkWrite(offset, areaBlock.length, "new refcount block");
+            file.writeBlocking(offset, MemorySegment.ofArray(areaBlock));
+            blocks.discard(offset);
         }
-        long newTableOffset = (areaStart + blockCount) << clusterBits;
-        byte[] tableBytes = new byte[newClusters << clusterBits];
-        for (int i = 0; i < newTable.length; i++) {
-            TableLayout.setWord(tableBytes, i, newTable[i]);
-        }
+        long newTableOffset = (areaStart + areaBlocks) << clusterBits;
+        byte[] tableBytes = TableLayout.bytes(newTable);
         metadata.checkWrite(newTableOffset, tableBytes.length, "new refcount table");
         file.writeBlocking(newTableOffset, MemorySegment.ofArray(tableBytes));
+        long blockOffset = blockCluster << clusterBits;
+        file.writeBlocking(blockOffset, MemorySegment.ofArray(block));
+        blocks.discard(blockOffset);
+        blocks.writeBack(); // the count of the new block, if another block holds it
         file.flushBlocking();
-        header.switchRefcountTable(newTableOffset, newClusters);
+        header.switchRefcountTable(newTableOffset, (int) tableClustersNew);
         long oldOffset = tableOffset;
         int oldClusters = tableClusters;
         table = newTable;
         tableOffset = newTableOffset;
-        tableClusters = newClusters;
-        metadata.add(areaStart, blockCount, MetadataClusters.Kind.REFCOUNT_BLOCK);
+        tableClusters = (int) tableClustersNew;
+        metadata.add(blockCluster, 1, MetadataClusters.Kind.REFCOUNT_BLOCK);
+        metadata.add(areaStart, areaBlocks, MetadataClusters.Kind.REFCOUNT_BLOCK);
         metadata.remove(oldOffset >>> clusterBits, oldClusters);
-        metadata.add(newTableOffset >>> clusterBits, newClusters, MetadataClusters.Kind.REFCOUNT_TABLE);
+        metadata.add(newTableOffset >>> clusterBits, tableClustersNew, MetadataClusters.Kind.REFCOUNT_TABLE);
+        // Like QEMU, the old table's bytes stay where they were (nothing points to them once the header switched).
         for (int i = 0; i < oldClusters; i++) {
-            add((oldOffset >>> clusterBits) + i, -1);
+            addDescribed((oldOffset >>> clusterBits) + i, -1);
         }
+    }
+
+    private boolean referencedIn(long start, long end) {
+        for (long c = start; c < end; c++) {
+            if (referenced.test(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private long blockOffset(long t) throws CorruptImageException {
