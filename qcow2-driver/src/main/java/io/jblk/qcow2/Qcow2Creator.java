@@ -132,11 +132,23 @@ final class Qcow2Creator {
     private static void preallocate(Path path, HostFileOpener opener, String mode) throws IOException {
         Qcow2Image image = openUnlocked(path, opener);
         try {
-            image.lock().lock();
+            preallocate(image, 0, mode);
+        } finally {
+            image.close();
+        }
+    }
+
+    /**
+     * Links every guest cluster from {@code firstCluster} to the end of the disk to a host cluster (creation, and a
+     * resize of an image whose external data file is raw, which must stay mapped one to one as QEMU keeps it).
+     */
+    static void preallocate(Qcow2Image image, long firstCluster, String mode) throws IOException {
+        image.lock().lock();
+        try {
             ClusterGeometry geometry = image.geometry();
             long clusters = (image.header().size() + geometry.clusterSize() - 1) >>> geometry.clusterBits();
             long end = image.file().size();
-            for (long c = 0; c < clusters; c++) {
+            for (long c = firstCluster; c < clusters; c++) {
                 image.l2Tables().prepareTable(c);   // the table before its data, as QEMU allocates them
                 long host = image.allocateDataCluster(c);
                 long word = host | L2Entry.COPIED;
@@ -161,7 +173,6 @@ final class Qcow2Creator {
             }
         } finally {
             image.lock().unlock();
-            image.close();
         }
     }
 }

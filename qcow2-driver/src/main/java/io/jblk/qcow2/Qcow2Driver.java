@@ -125,7 +125,8 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
     }
 
     /**
-     * Resizes an image. Growing an overlay whose backing image is longer than the old size zeroes the new area first,
+     * Resizes an image. An external data file follows the new size (grown or cut, as QEMU does), and with
+     * {@code data_file_raw} the new clusters are mapped one to one. Growing an overlay whose backing image is longer than the old size zeroes the new area first,
      * so the backing data that used to lie beyond the end does not reappear, not even after a crash in the middle.
      */
     @Override
@@ -145,7 +146,19 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
             image.lock().lock();
             try {
                 image.checkWritable();
+                if (image.hasExternalData() && newSize > oldSize) {
+                    image.dataFile().truncate(newSize);
+                }
                 image.resize(newSize);
+                if (image.hasExternalData() && newSize < oldSize) {
+                    image.dataFile().truncate(newSize);
+                }
+                if (image.header().isDataFileRaw() && newSize > oldSize) {
+                    // The raw data file must read the same with or without the metadata: map the new clusters one
+                    // to one, as at creation (QEMU does the same when it grows such an image).
+                    long firstNew = (oldSize + image.geometry().clusterSize() - 1) >>> image.geometry().clusterBits();
+                    Qcow2Creator.preallocate(image, firstNew, "metadata");
+                }
             } finally {
                 image.lock().unlock();
             }

@@ -223,7 +223,6 @@ public final class Qcow2Checker {
         reference(first, l1Clusters, what);
         TableWindow l1 = new TableWindow(image.file(), l1Offset, l1Size, geometry.clusterSize(), fileSize);
         WalkedTables walked = new WalkedTables();
-        long previousHost = -1;
         for (int i = 0; i < l1.entriesInFile(); i++) {
             long l2Offset = validL2Offset(i, l1.word(i), activeTable && fixAll);
             if (l2Offset == 0) {
@@ -236,6 +235,10 @@ public final class Qcow2Checker {
             }
             references.add(l2Offset >>> clusterBits);
             image.file().readBlocking(l2Offset, MemorySegment.ofArray(l2));
+            // Fragmentation is counted inside each L2 table, as QEMU counts it: the step from the last data cluster of
+            // one table to the first of the next is not a fragment (a new L2 table sits between them whenever data
+            // is written in order, so counting it would report 1/65 of a 512-byte-cluster image as fragmented).
+            long previousHost = -1;
             for (int j = 0; j < geometry.l2Entries(); j++) {
                 long guestCluster = (long) i * geometry.l2Entries() + j;
                 L2Entry e = TableLayout.l2Entry(l2, j, geometry.extendedL2());

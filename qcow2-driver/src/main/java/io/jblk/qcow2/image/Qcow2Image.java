@@ -430,22 +430,33 @@ public final class Qcow2Image implements HeaderWriter {
 
     /**
      * Changes the virtual size. Growing extends the L1 table first; shrinking drops every mapping beyond the new
-     * end (entries emptied, L2 tables wholly beyond unlinked, their clusters released after the unlink is durable).
+     * end (entries emptied, L2 tables wholly beyond unlinked, their clusters released after the unlink is durable),
+     * then, as QEMU does, drops refcount blocks that count nothing but themselves and cuts the file after the last
+     * cluster in use. The work is bounded by the L2 tables that exist, not by the guest range given up.
      */
     public void resize(long newSize) throws IOException {
+        boolean shrink = newSize < header.size();
         if (newSize > header.size()) {
             growL1For(newSize);
-        } else if (newSize < header.size()) {
+        } else if (shrink) {
             l1EntriesFor(newSize);
             long firstGone = (newSize + geometry.clusterSize() - 1) >>> geometry.clusterBits();
             long lastCluster = (header.size() - 1) >>> geometry.clusterBits();
-            for (long c = firstGone; c <= lastCluster; c++) {
-                L2Entry e = l2.entry(c);
-                if (e.equals(L2Entry.UNALLOCATED)) {
-                    continue;
+            int l2Entries = geometry.l2Entries();
+            for (long i = firstGone / l2Entries; i < l2.l1Size() && i * l2Entries <= lastCluster; i++) {
+                if (l2.l2Offset((int) i) == 0) {
+                    continue; // no table: every cluster it would map is unallocated already
                 }
-                releaseLater(e);
-                l2.setEntry(c, L2Entry.UNALLOCATED); // un-shares the table first if a snapshot shares it
+                long from = Math.max(firstGone, i * l2Entries);
+                long to = Math.min(lastCluster, (i + 1) * l2Entries - 1);
+                for (long c = from; c <= to; c++) {
+                    L2Entry e = l2.entry(c);
+                    if (e.equals(L2Entry.UNALLOCATED)) {
+                        continue;
+                    }
+                    releaseLater(e);
+                    l2.setEntry(c, L2Entry.UNALLOCATED); // un-shares the table first if a snapshot shares it
+                }
             }
             flush();
             for (long table : l2.unlinkTablesBeyond(newSize)) {
@@ -458,6 +469,26 @@ public final class Qcow2Image implements HeaderWriter {
         file.writeBlocking(24, MemorySegment.ofArray(size));
         file.flushBlocking();
         flush();
+        if (shrink) {
+            trimAfterShrink();
+        }
+    }
+
+    /**
+     * After a shrink is durable: unlinks the refcount blocks that no longer count anything but themselves, then
+     * cuts the file after its last cluster in use (QEMU does both, so its shrunk files end there too).
+     */
+    private void trimAfterShrink() throws IOException {
+        for (long cluster : refcounts.dropUnusedBlocks()) {
+            metadata.remove(cluster, 1);
+        }
+        refcounts.writeBack();
+        file.flushBlocking();
+        long fileClusters = (file.size() + geometry.clusterSize() - 1) >>> geometry.clusterBits();
+        long end = (refcounts.lastInUse(fileClusters) + 1) << geometry.clusterBits();
+        if (end < file.size()) {
+            file.truncate(end);
+        }
     }
 
     /**

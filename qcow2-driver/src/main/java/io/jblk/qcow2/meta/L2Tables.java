@@ -158,8 +158,9 @@ public final class L2Tables {
         int clusters = (int) (((long) entries * 8 + cs - 1) / cs);
         long offset = refcounts.allocate(clusters);
         long[] grown = java.util.Arrays.copyOf(l1, entries);
-        // The table's bytes in whole sectors; the rest of its last cluster stays a hole (as QEMU writes it).
-        byte[] bytes = new byte[(int) Math.min((long) clusters * cs, ((long) entries * 8 + 511) & ~511L)];
+        // Only the table's own bytes; the rest of its last cluster stays a hole (QEMU writes the same, so a table at
+        // the end of the file leaves both files the same length).
+        byte[] bytes = new byte[entries * 8];
         for (int i = 0; i < grown.length; i++) {
             TableLayout.setWord(bytes, i, grown[i]);
         }

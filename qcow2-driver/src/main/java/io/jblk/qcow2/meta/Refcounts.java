@@ -309,6 +309,66 @@ public final class Refcounts {
         }
     }
 
+    /**
+     * Unlinks every refcount block that counts nothing but (possibly) itself, as after a shrink: the table with
+     * those entries cleared is written and synced first, then the blocks' clusters are released (a block counted by
+     * another block loses that count; a block that counted itself just stops existing). Returns the clusters freed.
+     */
+    public java.util.List<Long> dropUnusedBlocks() throws IOException {
+        long perBlock = layout.entriesPerBlock();
+        java.util.List<Long> dropped = new java.util.ArrayList<>();
+        long[] kept = table.clone();
+        for (int t = 0; t < table.length; t++) {
+            if (table[t] == 0) {
+                continue;
+            }
+            long blockCluster = blockOffset(t) >>> clusterBits;
+            byte[] block = blocks.get(blockCluster << clusterBits);
+            boolean unused = true;
+            for (int i = 0; i < perBlock && unused; i++) {
+                long c = t * perBlock + i;
+                unused = layout.get(block, i) == 0 || c == blockCluster;
+            }
+            if (unused) {
+                kept[t] = 0;
+                dropped.add(blockCluster);
+            }
+        }
+        if (dropped.isEmpty()) {
+            return dropped;
+        }
+        file.writeBlocking(tableOffset, MemorySegment.ofArray(TableLayout.bytes(kept)));
+        file.flushBlocking();
+        table = kept;
+        for (long blockCluster : dropped) {
+            long offset = blockCluster << clusterBits;
+            blocks.discard(offset);
+            long home = blockCluster / perBlock;
+            if (table[t(home)] != 0) {
+                addDescribed(blockCluster, -1); // counted by a block that stays
+            } else if (blockCluster < freeHint) {
+                freeHint = blockCluster; // it counted itself: with its entry gone it is free
+            }
+        }
+        return dropped;
+    }
+
+    /** The highest cluster below {@code fileClusters} whose refcount is not zero (0 for the header at least). */
+    public long lastInUse(long fileClusters) throws IOException {
+        long perBlock = layout.entriesPerBlock();
+        for (long c = fileClusters - 1; c > 0; c--) {
+            long t = c / perBlock;
+            if (t >= table.length || table[t(t)] == 0) {
+                c = t * perBlock; // nothing counted in this range: skip to the range before (the loop steps down)
+                continue;
+            }
+            if (get(c) != 0) {
+                return c;
+            }
+        }
+        return 0;
+    }
+
     private boolean referencedIn(long start, long end) {
         for (long c = start; c < end; c++) {
             if (referenced.test(c)) {
