@@ -103,7 +103,8 @@ final class ConvertCommand extends Subcommand {
 
     /**
      * Copies every extent. A fresh target already reads as zeros, so zero extents and zero runs are skipped;
-     * an existing one (-n) gets them as write-zeroes. Data is read in chunks by {@link #WORKERS} threads, each
+     * an existing one (-n) gets them as write-zeroes. With {@code -S 0} nothing is skipped: zeros are written as
+     * data, as qemu-img does. Data is read in chunks by {@link #WORKERS} threads, each
      * with its own buffer, so reads overlap; writes go out in guest order, as qemu-img convert's (without -W), so
      * the output is laid out sequentially on the host.
      */
@@ -124,7 +125,9 @@ final class ConvertCommand extends Subcommand {
                 extents.clear();
                 ExtentMap.walk(src, at, span, extents::add);
                 for (Extent e : extents) {
-                    if (e.zero() && !e.data()) {
+                    // -S 0 (qemu-img's "no sparse detection"): zero extents are written like data, so the output
+                    // is fully allocated.
+                    if (e.zero() && !e.data() && sparse != 0) {
                         if (!freshTarget) {
                             Await.get(dst.writeZeroes(e.offset(), e.length(), true), target + ": zero at " + e.offset());
                         }
