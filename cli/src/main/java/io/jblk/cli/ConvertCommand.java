@@ -120,10 +120,12 @@ final class ConvertCommand extends Subcommand {
             }
             List<java.util.concurrent.Future<?>> pending = new ArrayList<>();
             WriteOrder order = new WriteOrder();
+            long spanLimit = 1L << 30;
             for (long at = 0; at < src.size(); ) {
-                long span = Math.min(1L << 30, src.size() - at);
+                long span = Math.min(spanLimit, src.size() - at);
                 extents.clear();
                 ExtentMap.walk(src, at, span, extents::add);
+                spanLimit = ExtentMap.nextChunk(spanLimit, extents);
                 for (Extent e : extents) {
                     // -S 0 (qemu-img's "no sparse detection"): zero extents are written like data, so the output
                     // is fully allocated.

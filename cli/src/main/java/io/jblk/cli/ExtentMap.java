@@ -21,12 +21,14 @@ final class ExtentMap {
         // start + length may overflow (map -l 9223372036854775807): compare against what is left instead
         long end = start >= device.size() ? start : length > device.size() - start ? device.size() : start + length;
         Extent pending = null;
+        long chunk = CHUNK;
         for (long at = start; at < end; ) {
-            long len = Math.min(CHUNK, end - at);
+            long len = Math.min(chunk, end - at);
             List<Extent> extents = Await.get(device.blockStatus(at, len), "block status at offset " + at);
             if (extents.isEmpty()) {
                 throw new IOException("block status at offset " + at + " returned no extents");
             }
+            chunk = nextChunk(chunk, extents);
             for (Extent e : extents) {
                 if (e.offset() != at) {
                     throw new IOException("block status skipped from offset " + at + " to " + e.offset());
@@ -45,6 +47,15 @@ final class ExtentMap {
         if (pending != null) {
             sink.accept(pending);
         }
+    }
+
+    /**
+     * The length to ask for next: twice as much after an answer of one extent (a sparse stretch: a 1 PiB image is a
+     * million 1 GiB questions otherwise), back to {@link #CHUNK} as soon as there is more than one. Only an answer
+     * of one extent grows it, so the next answer's length is still bounded by what the image holds.
+     */
+    static long nextChunk(long chunk, List<Extent> answer) {
+        return answer.size() == 1 ? Math.min(chunk * 2, 1L << 62) : CHUNK;
     }
 
     static List<Extent> all(BlockDevice device) throws IOException {

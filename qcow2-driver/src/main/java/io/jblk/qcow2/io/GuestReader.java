@@ -254,6 +254,19 @@ public final class GuestReader {
         long end = offset + length;
         long pos = offset;
         while (pos < end) {
+            long unmapped = withoutL2Table(pos, end);
+            if (unmapped > pos) {
+                // No L2 table: the whole range it would map is unallocated, answered at once, so the cost follows
+                // the tables that exist and not the virtual size (a sparse 1 PiB image has 2^29 2 MiB clusters).
+                boolean complete = backing.exists()
+                        ? appendBacking(out, pos, unmapped - pos)
+                        : out.add(new Extent(pos, unmapped - pos, false, true, false, 0, Extent.NO_OFFSET, false));
+                if (!complete) {
+                    return out.extents();
+                }
+                pos = unmapped;
+                continue;
+            }
             long cluster = geometry.clusterIndex(pos);
             long chunkEnd = Math.min(end, (cluster + 1) << geometry.clusterBits());
             L2Entry entry = entry(cluster);
@@ -295,6 +308,20 @@ public final class GuestReader {
             }
         }
         return out.end(guest) == guest + length;
+    }
+
+    /** If no L2 table maps guest offset {@code pos}: the end of that table's range (at most {@code end}); else pos. */
+    private long withoutL2Table(long pos, long end) throws IOException {
+        int i = geometry.l1Index(pos);
+        image.lock().lock();
+        try {
+            if (i < image.l2Tables().l1Size() && image.l2Tables().l2Offset(i) != 0) {
+                return pos;
+            }
+        } finally {
+            image.lock().unlock();
+        }
+        return Math.min(end, (i + 1) * geometry.l2Coverage());
     }
 
     /**
