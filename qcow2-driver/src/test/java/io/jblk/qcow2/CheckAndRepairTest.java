@@ -9,11 +9,15 @@ import io.jblk.nativeio.HostFileOpener;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.regex.Matcher;
@@ -80,6 +84,33 @@ class CheckAndRepairTest {
                 "write -P 3 3M 100k", "write -z 64k 64k", "discard 1M 64k");
         assertAgreesWithQemu(image);
         assertTrue(jblkCheck(image, Repair.NONE).isClean());
+    }
+
+    /**
+     * Fragmentation is counted inside each L2 table, as qemu-img counts it: data written in guest order is not
+     * fragmented although an L2 table lies between the last cluster of one table's range and the first of the next
+     * (jblk reported 1.54% for 512-byte clusters), while clusters out of order within a table are.
+     */
+    @ParameterizedTest(name = "{0}-byte clusters, extended_l2={1}, refcount_bits={2}")
+    @CsvSource({"512,off,16", "4096,off,1", "65536,off,16", "2097152,off,16", "65536,on,8", "2097152,on,64"})
+    void fragmentationIsCountedPerL2TableAsQemu(long cs, String extendedL2, int refcountBits) throws Exception {
+        String options = "cluster_size=" + cs + ",extended_l2=" + extendedL2 + ",refcount_bits=" + refcountBits;
+        long coverage = cs / (extendedL2.equals("on") ? 16 : 8) * cs;
+        Path image = dir.resolve("f.qcow2");
+        ExternalTool.qemuImg("create", "-q", "-f", "qcow2", "-o", options, image.toString(),
+                Long.toString(3 * coverage)).ok();
+        List<String> writes = new ArrayList<>();
+        if (2 * coverage <= 64L << 20) {
+            writes.add("write -P 1 0 " + 2 * coverage); // in order across two tables
+        } else {
+            writes.add("write -P 1 0 " + cs);
+            writes.add("write -P 1 " + coverage + " " + cs);
+        }
+        for (long c : new long[] {2 * coverage + 2 * cs, 2 * coverage, 2 * coverage + cs, 3 * coverage - cs}) {
+            writes.add("write -P 2 " + c + " " + cs); // out of order inside the third table
+        }
+        Qcow2Images.qemuIo(image, writes.toArray(String[]::new));
+        assertAgreesWithQemu(image);
     }
 
     @Test

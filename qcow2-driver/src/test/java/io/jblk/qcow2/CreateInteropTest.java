@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -25,6 +26,7 @@ import static io.jblk.qcow2.Qcow2Images.qemuImgOk;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -172,6 +174,32 @@ class CreateInteropTest {
         assertEquals(-1, at, () -> "jblk's image differs from qemu-img create's (" + qemu.length + " / "
                 + jblk.length + " bytes) first at 0x" + Integer.toHexString(at) + ": QEMU "
                 + hex(qemu, at) + " jblk " + hex(jblk, at));
+    }
+
+    /**
+     * Sizes whose L1 table, or the refcount structures counting it, fill at least one whole refcount block (the
+     * first three from the issue: {@code create -o cluster_size=512 511M} never returned and filled the disk, the
+     * allocator chasing its own tail), one whose refcount table must grow while the L1 table is allocated, one with
+     * 64-bit refcounts where that happens several times, and size 0 (no L1 table at all). Each finishes and is
+     * byte-identical to qemu-img create's.
+     */
+    @ParameterizedTest(name = "-o {0}, {1} bytes")
+    @CsvSource(delimiter = ';', value = {"cluster_size=512;535822336", "cluster_size=1024;8589934592",
+            "cluster_size=4096;2199023255552", "cluster_size=512;34359738368",
+            "cluster_size=512,refcount_bits=64;8589934592", "cluster_size=512;0"})
+    void metadataFillingRefcountBlocksIsCreatedAsQemuDoes(String options, long size) throws Exception {
+        Path j = dir.resolve("j.qcow2");
+        assertTimeoutPreemptively(java.time.Duration.ofSeconds(120), () -> new Qcow2Driver().create(j,
+                CreateOptions.builder(size).options(parse(options, "-j")).build()));
+        Path q = dir.resolve("q.qcow2");
+        qemuImgOk("create", "-q", "-f", "qcow2", "-o", options, q.toString(), Long.toString(size));
+        Qcow2Images.assertQemuCheckClean(j);
+        byte[] created = Files.readAllBytes(j);
+        byte[] qemu = Files.readAllBytes(q);
+        int at = Arrays.mismatch(qemu, created);
+        assertEquals(-1, at, () -> "jblk's image differs from qemu-img create's (" + qemu.length + " / "
+                + created.length + " bytes) first at 0x" + Integer.toHexString(at) + ": QEMU " + hex(qemu, at)
+                + " jblk " + hex(created, at));
     }
 
     int clusterSize(String options) {
