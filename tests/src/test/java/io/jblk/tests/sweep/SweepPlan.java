@@ -1,0 +1,131 @@
+package io.jblk.tests.sweep;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Which cases the option-space sweep runs. Two plans, both deterministic:
+ *
+ * <ul>
+ *   <li><b>default</b> (every {@code ./jblk-test}): for each of the 13 cluster sizes, each boundary family once, at
+ *   its first member; the refcount width rotates through 1..64 with the cluster size and the family, and extended L2
+ *   alternates (where legal), moving on to the next width when a family does not exist for a width (the L1 table
+ *   never reaches a refcount block with wide blocks and large clusters) or when qemu-img would need more than the
+ *   default budget for it. Every size of the boundary is created; one more operation, rotating through grow,
+ *   convert and shrink, runs at its largest size.</li>
+ *   <li><b>full</b> ({@code -Djblk.sweep=full}): all 147 geometries x every family x its thinned members (first
+ *   three, powers of two, every refcount-table cluster, last; {@code -Djblk.sweep.every=true} takes every member)
+ *   x every size x create / grow / shrink / convert. Cases above the qemu-img budget
+ *   ({@code -Djblk.sweep.qemuBudget}, default {@value #FULL_BUDGET}) run jblk alone: time bound and qemu-img check,
+ *   without the byte comparison (qemu-img's allocator is quadratic there and would take hours).</li>
+ * </ul>
+ */
+final class SweepPlan {
+    /** What one case does; see {@link OptionSpaceSweepTest}. */
+    enum Op { CREATE, GROW, SHRINK, CONVERT, TOO_LARGE }
+
+    /**
+     * One case.
+     *
+     * @param compare whether qemu-img runs the same operation for comparison (within its budget)
+     */
+    record Case(SweepGeometry geometry, Boundaries.Kind kind, long instance, Op op, long size, boolean compare) {
+        @Override
+        public String toString() {
+            return op.name().toLowerCase() + " " + geometry + " " + kind.name().toLowerCase() + "#" + instance
+                    + " size " + size + (compare ? "" : " (jblk only: over the qemu-img budget)");
+        }
+    }
+
+    /** qemu-img cost budget of the default plan (about 3 s of qemu-img for its largest case). */
+    static final long DEFAULT_BUDGET = 1_000_000;
+    static final long FULL_BUDGET = 20_000_000;
+    /**
+     * L1 entries qemu-img may give up in a compared shrink: it allocates (and writes) an L2 table for each of them
+     * first (16,193 entries of 512-byte clusters took it minutes under load).
+     */
+    static final long DEFAULT_SHRINK_BUDGET = 1024;
+    static final long FULL_SHRINK_BUDGET = 32768;
+    /**
+     * Largest virtual size of a compared convert: qemu-img convert asks the block status of the source 512 GiB at a
+     * time (288 PiB took it more than 5 minutes, 8 PiB 25 s); jblk's convert runs at every size.
+     */
+    static final long DEFAULT_CONVERT_BUDGET = 1L << 49;
+    static final long FULL_CONVERT_BUDGET = 1L << 53;
+
+    private SweepPlan() {
+    }
+
+    static List<Case> defaultPlan() {
+        List<Case> out = new ArrayList<>();
+        Boundaries.Kind[] kinds = Boundaries.Kind.values();
+        int widths = SweepGeometry.REFCOUNT_WIDTHS.length;
+        for (int bits = SweepGeometry.MIN_CLUSTER_BITS; bits <= SweepGeometry.MAX_CLUSTER_BITS; bits++) {
+            for (int k = 0; k < kinds.length; k++) {
+                boolean ext = bits >= SweepGeometry.MIN_EXTENDED_CLUSTER_BITS && (bits + k) % 2 == 1;
+                for (int step = 0; step < widths; step++) {
+                    int width = SweepGeometry.REFCOUNT_WIDTHS[(bits + k + step) % widths];
+                    SweepGeometry g = new SweepGeometry(bits, ext, width);
+                    List<Boundaries.Boundary> members = Boundaries.instances(g, kinds[k], false);
+                    if (members.isEmpty() || g.qemuCost(members.getFirst().largestSize()) > DEFAULT_BUDGET) {
+                        continue;
+                    }
+                    Op[] rotation = {Op.GROW, Op.CONVERT, Op.SHRINK};
+                    addBoundary(out, g, members.getFirst(), DEFAULT_BUDGET, DEFAULT_SHRINK_BUDGET,
+                            DEFAULT_CONVERT_BUDGET, rotation[(bits + k) % rotation.length]);
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
+    static List<Case> fullPlan(boolean every, long budget, long shrinkBudget, long convertBudget) {
+        List<Case> out = new ArrayList<>();
+        for (SweepGeometry g : SweepGeometry.all()) {
+            for (Boundaries.Kind kind : Boundaries.Kind.values()) {
+                for (Boundaries.Boundary b : Boundaries.instances(g, kind, every)) {
+                    addBoundary(out, g, b, budget, shrinkBudget, convertBudget, null);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The cases of one boundary. Full plan: every size created, grown to, shrunk from and converted to. Default
+     * plan: every size created (so every boundary is crossed by create, one cluster either side), and one other
+     * operation at the boundary's largest size, rotating through grow, convert and shrink with the cluster size and
+     * the family, so that each operation meets each family at some cluster sizes.
+     */
+    private static void addBoundary(List<Case> out, SweepGeometry g, Boundaries.Boundary b, long budget,
+                                    long shrinkBudget, long convertBudget, Op rotated) {
+        Set<Case> cases = new LinkedHashSet<>();
+        for (long size : b.sizes()) {
+            boolean compare = g.qemuCost(size) <= budget;
+            cases.add(new Case(g, b.kind(), b.instance(), Op.CREATE, size, compare));
+            for (Op op : new Op[] {Op.GROW, Op.SHRINK, Op.CONVERT}) {
+                if ((rotated != null && (op != rotated || size != b.largestSize()))
+                        || (op != Op.CONVERT && size <= base(g)) || size == 0) {
+                    continue;
+                }
+                // qemu-img's shrink allocates an L2 table for every L1 entry it gives up before freeing them all
+                // and its convert asks the source's block status per 512 GiB (an L2 table of 2 MiB clusters)
+                boolean opCompare = compare && (op != Op.SHRINK || g.l1Entries(size) <= shrinkBudget)
+                        && (op != Op.CONVERT || size <= convertBudget);
+                cases.add(new Case(g, b.kind(), b.instance(), op, size, opCompare));
+            }
+        }
+        if (b.kind() == Boundaries.Kind.LARGEST) {
+            cases.add(new Case(g, b.kind(), b.instance(), Op.TOO_LARGE, g.maxSize() + 512, true));
+        }
+        out.addAll(cases);
+    }
+
+    /** The size images are grown from and shrunk to: one cluster (an L1 table of one entry). */
+    static long base(SweepGeometry g) {
+        return g.clusterSize();
+    }
+}
