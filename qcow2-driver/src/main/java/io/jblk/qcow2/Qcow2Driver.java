@@ -126,8 +126,9 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
 
     /**
      * Resizes an image. An external data file follows the new size (grown or cut, as QEMU does), and with
-     * {@code data_file_raw} the new clusters are mapped one to one. Growing an overlay whose backing image is longer than the old size zeroes the new area first,
-     * so the backing data that used to lie beyond the end does not reappear, not even after a crash in the middle.
+     * {@code data_file_raw} the new clusters are mapped one to one. Growing an overlay whose backing image is longer
+     * than the old size zeroes the new area first, so the backing data that used to lie beyond the end does not
+     * reappear, not even after a crash in the middle.
      */
     @Override
     public void resize(Path path, OpenOptions options, long newSize) throws IOException {

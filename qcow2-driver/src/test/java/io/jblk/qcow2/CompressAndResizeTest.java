@@ -123,4 +123,85 @@ class CompressAndResizeTest {
         System.arraycopy(Qcow2Images.pattern(1 << 20, 0xee), 0, expected, 0, 1 << 20);
         Qcow2Images.assertSameAsRaw(image, expected, dir);
     }
+
+    /**
+     * Issue 14, failure 2: growing a 512-byte-cluster image from 64 MiB to 1 GiB makes the L1 table (and the refcount
+     * blocks counting it) fill whole refcount blocks; the allocator used to chase its own tail there (a 95 GB file
+     * after 10 minutes). The result is byte-identical to qemu-img resize's.
+     */
+    @Test
+    void growingA512ByteClusterImageTo1GiBIsByteIdenticalToQemu() throws Exception {
+        Path q = dir.resolve("q.qcow2");
+        Qcow2Images.qemuImgOk("create", "-q", "-f", "qcow2", "-o", "cluster_size=512", q.toString(), "64M");
+        Path j = dir.resolve("j.qcow2");
+        Files.copy(q, j);
+        Qcow2Images.qemuImgOk("resize", "-q", q.toString(), "1G");
+        // qemu-img's file is 275 KiB; a runaway allocator stops at the cap instead of filling the disk.
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(120),
+                () -> new Qcow2Driver().resize(j, OpenOptions.defaults(), 1L << 30, new FileSizeCap(64L << 20)));
+        Qcow2Images.assertQemuCheckClean(j);
+        assertSameFile(q, j);
+    }
+
+    /**
+     * A shrink cuts the file after its last cluster in use and drops the refcount blocks that count nothing else,
+     * as qemu-img does (jblk left the file at its old length): with 64 KiB clusters the shrunk files are
+     * byte-identical. (With small clusters they differ by design: qemu-img first allocates an L2 table for every L1
+     * entry it gives up, docs/qcow2.md.)
+     */
+    @Test
+    void shrinkingCutsTheFileAsQemuDoes() throws Exception {
+        Path q = dir.resolve("q.qcow2");
+        Qcow2Images.qemuImgOk("create", "-q", "-f", "qcow2", q.toString(), "1G");
+        Qcow2Images.qemuIo(q, "write -P 1 0 1M", "write -P 2 900M 1M", "write -P 3 1023M 1M");
+        Path j = dir.resolve("j.qcow2");
+        Files.copy(q, j);
+        Qcow2Images.qemuImgOk("resize", "-q", "--shrink", q.toString(), "64M");
+        new Qcow2Driver().resize(j, OpenOptions.defaults(), 64L << 20);
+        Qcow2Images.assertQemuCheckClean(j);
+        assertSameFile(q, j);
+    }
+
+    /**
+     * An external data file follows the image's new size, grown or cut, as qemu-img resize does it (jblk left it at
+     * its old size); with {@code data_file_raw} the grown clusters are mapped one to one, so the metadata is
+     * byte-identical to qemu-img's too (both images name a data file {@code d.data}, in directories of their own).
+     */
+    @ParameterizedTest(name = "data_file_raw={0}, {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"on,grow", "on,shrink", "off,grow", "off,shrink"})
+    void externalDataFileFollowsTheNewSizeAsQemu(String raw, String direction) throws Exception {
+        boolean grow = direction.equals("grow");
+        long from = grow ? 4 << 20 : 12 << 20;
+        long to = grow ? 12 << 20 : 4 << 20;
+        Path[] dirs = {Files.createDirectory(dir.resolve("qemu")), Files.createDirectory(dir.resolve("jblk"))};
+        for (Path sub : dirs) {
+            inDir(sub, "qemu-img create -q -f qcow2 -o data_file=d.data,data_file_raw=" + raw + " d.qcow2 " + from);
+            inDir(sub, "qemu-io -f qcow2 -c 'write -q -P 7 0 1M' -c 'write -q -P 8 3M 1M' d.qcow2");
+        }
+        inDir(dirs[0], "qemu-img resize -q " + (grow ? "" : "--shrink ") + "d.qcow2 " + to);
+        new Qcow2Driver().resize(dirs[1].resolve("d.qcow2"), OpenOptions.defaults(), to);
+        inDir(dirs[1], "qemu-img check -q d.qcow2");
+        for (Path sub : dirs) {
+            assertEquals(to, Files.size(sub.resolve("d.data")), "data file in " + sub.getFileName());
+        }
+        assertEquals(inDir(dirs[0], "qemu-img map --output=json d.qcow2"),
+                inDir(dirs[1], "qemu-img map --output=json d.qcow2"), "qemu-img map (expected: qemu-img's image)");
+        assertSameFile(dirs[0].resolve("d.qcow2"), dirs[1].resolve("d.qcow2"));
+    }
+
+    /**
+     * Runs a QEMU tool's command line in {@code workDir}, returning its output: QEMU 7.2 opens a relative data file
+     * name relative to its working directory, not to the image's.
+     */
+    private static String inDir(Path workDir, String commandLine) throws Exception {
+        return ExternalTool.run("sh", "-c", "cd '" + workDir + "' && " + commandLine).ok().stdout();
+    }
+
+    private static void assertSameFile(Path qemu, Path jblk) throws Exception {
+        byte[] expected = Files.readAllBytes(qemu);
+        byte[] actual = Files.readAllBytes(jblk);
+        int at = java.util.Arrays.mismatch(expected, actual);
+        assertEquals(-1, at, () -> "jblk's image (" + actual.length + " bytes) differs from qemu-img's ("
+                + expected.length + " bytes) first at 0x" + Integer.toHexString(at));
+    }
 }
