@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * The differential sweep against qemu-img over the qcow2 option space (cluster size x extended L2 x refcount width
  * x virtual size x create / grow / shrink / convert), at the sizes where the metadata crosses a boundary
- * ({@link Boundaries}); which cases run is {@link SweepPlan}'s business ({@code -Djblk.sweep=full} for all of them).
+ * ({@link Boundaries}); which cases run is {@link SweepPlan}'s business ({@code -Djblk.optionSweep=full} for all of
+ * them).
  *
  * <p>For every case: the {@code jblk} command (run in a child JVM, {@link JblkProcess}) finishes within a deadline
  * proportional to the metadata it has to write, {@code qemu-img check} finds the result clean, and the result is
@@ -80,29 +81,48 @@ class OptionSpaceSweepTest {
         }
     }
 
+    /** System properties of the sweep; see docs/qcow2.md, "Differential sweep against qemu-img". */
+    static final String PROPERTY = "jblk.optionSweep";
+
     @TestFactory
     Stream<DynamicTest> sweep() {
-        boolean full = "full".equals(System.getProperty("jblk.sweep"));
+        boolean full = "full".equals(System.getProperty(PROPERTY));
         List<SweepPlan.Case> planned = full
-                ? SweepPlan.fullPlan(Boolean.getBoolean("jblk.sweep.every"),
-                        Long.getLong("jblk.sweep.qemuBudget", SweepPlan.FULL_BUDGET),
-                        Long.getLong("jblk.sweep.qemuShrinkEntries", SweepPlan.FULL_SHRINK_BUDGET),
-                        Long.getLong("jblk.sweep.qemuConvertSize", SweepPlan.FULL_CONVERT_BUDGET))
+                ? SweepPlan.fullPlan(Boolean.getBoolean(PROPERTY + ".every"), new SweepPlan.Budgets(
+                        Long.getLong(PROPERTY + ".qemuBudget", SweepPlan.FULL_BUDGET),
+                        Long.getLong(PROPERTY + ".qemuShrinkEntries", SweepPlan.FULL_SHRINK_ENTRIES),
+                        Long.getLong(PROPERTY + ".qemuShrinkBytes", SweepPlan.FULL_SHRINK_BYTES),
+                        Long.getLong(PROPERTY + ".qemuConvertSize", SweepPlan.FULL_CONVERT_BUDGET)))
                 : SweepPlan.defaultPlan();
-        String filter = System.getProperty("jblk.sweep.filter");
+        String filter = System.getProperty(PROPERTY + ".filter");
         if (filter != null) {
             java.util.regex.Pattern p = java.util.regex.Pattern.compile(filter);
             planned = planned.stream().filter(c -> p.matcher(c.toString()).find()).toList();
         }
         List<SweepPlan.Case> plan = planned;
+        String summary = "option-space sweep: " + (full ? "full" : "default") + " plan, " + SweepPlan.summary(plan);
+        List<String> lines = new ArrayList<>(List.of(summary));
+        boolean listOnly = Boolean.getBoolean(PROPERTY + ".list");
+        if (listOnly) {
+            // The plan only, to see what a run would do (and ask of qemu-img) before running it: on standard output
+            // (surefire keeps it in tests/target/surefire-reports/*OptionSpaceSweepTest-output.txt) and in the log.
+            plan.forEach(c -> lines.add("  " + c + ", qemu-img cost " + c.geometry().qemuCost(c.size())));
+        }
         try {
-            log("option-space sweep: " + (full ? "full" : "default") + " plan, " + plan.size() + " cases");
+            for (String line : lines) {
+                System.out.println(line);
+                log(line);
+            }
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
+        if (listOnly) {
+            return Stream.empty();
+        }
         // Cases run ahead on a few threads, each with its own jblk worker JVM; the dynamic tests report them in plan
         // order as they complete.
-        int threads = Integer.getInteger("jblk.sweep.threads", Math.min(4, Runtime.getRuntime().availableProcessors()));
+        int threads = Integer.getInteger(PROPERTY + ".threads",
+                Math.min(4, Runtime.getRuntime().availableProcessors()));
         pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
         List<java.util.concurrent.Future<?>> results = new ArrayList<>();
         for (SweepPlan.Case c : plan) {
@@ -148,9 +168,9 @@ class OptionSpaceSweepTest {
         }
     }
 
-    /** With {@code -Djblk.sweep.log=FILE}, one line per case (time, verdict, case) is appended there as it ends. */
+    /** With {@code -Djblk.optionSweep.log=FILE}, one line per case (time, verdict, case) is appended as it ends. */
     private static synchronized void log(String line) throws IOException {
-        String file = System.getProperty("jblk.sweep.log");
+        String file = System.getProperty(PROPERTY + ".log");
         if (file != null) {
             Files.writeString(Path.of(file), line + "\n", java.nio.file.StandardOpenOption.CREATE,
                     java.nio.file.StandardOpenOption.APPEND);
