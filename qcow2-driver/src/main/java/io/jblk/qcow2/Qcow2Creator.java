@@ -151,15 +151,20 @@ final class Qcow2Creator {
             for (long c = firstCluster; c < clusters; c++) {
                 image.l2Tables().prepareTable(c);   // the table before its data, as QEMU allocates them
                 long host = image.allocateDataCluster(c);
+                if (mode.equals("metadata")) {
+                    // Linked, not written: it reads as zeros only if it is a hole. A cluster inside the file may be
+                    // one freed before (the refcount table's old place when the table grew on the way, whose bytes
+                    // stay, as in QEMU), so it is zeroed before it is linked; past the end of the file it is a hole.
+                    if (!image.hasExternalData() && host < image.file().size()) {
+                        image.file().zeroRangeBlocking(host, geometry.clusterSize());
+                    }
+                } else if (mode.equals("full")) {
+                    image.dataFile().writeBlocking(host, MemorySegment.ofArray(new byte[geometry.clusterSize()]));
+                } else {
+                    image.dataFile().zeroRangeBlocking(host, geometry.clusterSize());
+                }
                 long word = host | L2Entry.COPIED;
                 image.setEntry(c, new L2Entry(word, 0));
-                if (!mode.equals("metadata")) {
-                    if (mode.equals("full")) {
-                        image.dataFile().writeBlocking(host, MemorySegment.ofArray(new byte[geometry.clusterSize()]));
-                    } else {
-                        image.dataFile().zeroRangeBlocking(host, geometry.clusterSize());
-                    }
-                }
                 if (!image.hasExternalData()) {
                     end = Math.max(end, host + geometry.clusterSize());
                 }
