@@ -14,7 +14,7 @@ import io.jblk.qcow2.format.Qcow2Header;
 import io.jblk.qcow2.format.RefcountBlockLayout;
 import io.jblk.qcow2.format.TableLayout;
 import io.jblk.qcow2.image.Qcow2Image;
-import io.jblk.raw.HostFileOpening;
+import io.jblk.nativeio.HostFileOpening;
 import io.jblk.nativeio.Await;
 
 import java.io.IOException;

@@ -196,7 +196,7 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
         if (!java.nio.file.Files.exists(backingPath)) {
             throw new java.nio.file.NoSuchFileException(backingPath.toString(), null, "Could not open backing file");
         }
-        OpenOptions backingOptions = io.jblk.raw.HostFileOpening.backingOptions(options)
+        OpenOptions backingOptions = io.jblk.nativeio.HostFileOpening.backingOptions(options)
                 .confinement(options.confinement().forFilesNamedBy(image.path()))
                 .formatOption(CHAIN_OPTION, chain.isEmpty() ? self : chain + "\n" + self)
                 .build();

@@ -8,6 +8,7 @@ import io.jblk.api.InvalidOptionException;
 import io.jblk.api.OpenOptions;
 import io.jblk.nativeio.HostFile;
 import io.jblk.nativeio.HostFileOpener;
+import io.jblk.nativeio.HostFileOpening;
 import io.jblk.nativeio.HostFileOptions;
 
 import java.io.IOException;

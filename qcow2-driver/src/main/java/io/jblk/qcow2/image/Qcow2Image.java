@@ -20,7 +20,7 @@ import io.jblk.qcow2.meta.L2Tables;
 import io.jblk.qcow2.meta.MetadataCache;
 import io.jblk.qcow2.meta.MetadataClusters;
 import io.jblk.qcow2.meta.Refcounts;
-import io.jblk.raw.HostFileOpening;
+import io.jblk.nativeio.HostFileOpening;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;

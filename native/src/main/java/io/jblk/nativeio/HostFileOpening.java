@@ -1,13 +1,10 @@
-package io.jblk.raw;
+package io.jblk.nativeio;
 
 import io.jblk.api.BlockPermission;
 import io.jblk.api.CacheMode;
 import io.jblk.api.InvalidOptionException;
 import io.jblk.api.LockMode;
 import io.jblk.api.OpenOptions;
-import io.jblk.nativeio.HostFileOptions;
-import io.jblk.nativeio.LockPermissions;
-import io.jblk.nativeio.Permission;
 
 import java.util.EnumSet;
 import java.util.Set;
