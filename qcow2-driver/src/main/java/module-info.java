@@ -2,7 +2,6 @@
 module io.jblk.qcow2 {
     requires io.jblk.api;
     requires io.jblk.nativeio;
-    requires io.jblk.raw;
     requires aircompressor.v3;
     exports io.jblk.qcow2;
     exports io.jblk.qcow2.format;

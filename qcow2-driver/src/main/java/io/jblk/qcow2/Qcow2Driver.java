@@ -9,6 +9,7 @@ import io.jblk.api.ImageFormatException;
 import io.jblk.api.ImageResizer;
 import io.jblk.api.OpenOptions;
 import io.jblk.nativeio.FileInUseException;
+import io.jblk.nativeio.HostFileDriver;
 import io.jblk.nativeio.HostFileOpener;
 import io.jblk.qcow2.check.Qcow2Checker;
 import io.jblk.qcow2.format.Qcow2Header;
@@ -23,7 +24,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** The qcow2 format (versions 2 and 3, Extended L2 Entries included), byte-compatible with QEMU 7.2. */
-public final class Qcow2Driver implements BlockDriver, ImageResizer {
+public final class Qcow2Driver implements HostFileDriver, ImageResizer {
     /**
      * The most images a backing chain may hold, the top image included (a loop that escaped detection cannot recurse
      * forever, and each image holds open files and, with io_uring, a ring and its thread). QEMU 7.2 has no such
@@ -85,6 +86,7 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
     }
 
     /** Opens an image whose host files come from {@code opener} (tests pass recording or failing decorators). */
+    @Override
     public Qcow2Device open(Path path, OpenOptions options, HostFileOpener opener) throws IOException {
         boolean repairMode = "on".equals(options.formatOption("repair", "off"));
         Qcow2Image image = Qcow2Image.open(path, options, opener, repairMode);
@@ -167,9 +169,9 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
     }
 
     /**
-     * Opens the backing image read-only. A qcow2 or raw backing image opens its host files through {@code opener}
-     * too, so the whole chain goes through one seam (tests inject faults into backing reads); other formats open
-     * through their own driver.
+     * Opens the backing image read-only. A backing image whose driver opens host files (qcow2, raw) opens them
+     * through {@code opener} too, so the whole chain goes through one seam (tests inject faults into backing reads);
+     * other formats open through their own driver.
      */
     private static BlockDevice openBacking(Qcow2Image image, OpenOptions options, HostFileOpener opener)
             throws IOException {
@@ -204,8 +206,7 @@ public final class Qcow2Driver implements BlockDriver, ImageResizer {
         BlockDriver driver = format == null ? BlockDrivers.probe(backingPath) : BlockDrivers.require(format);
         try {
             return switch (driver) {
-                case Qcow2Driver qcow2 -> qcow2.open(backingPath, backingOptions, opener);
-                case io.jblk.raw.RawDriver raw -> raw.open(backingPath, backingOptions, opener);
+                case HostFileDriver hostFiles -> hostFiles.open(backingPath, backingOptions, opener);
                 default -> driver.open(backingPath, backingOptions);
             };
         } catch (FileInUseException e) {

@@ -1,12 +1,12 @@
 package io.jblk.raw;
 
 import io.jblk.api.BlockDevice;
-import io.jblk.api.BlockDriver;
 import io.jblk.api.CreateOptions;
 import io.jblk.api.ImageResizer;
 import io.jblk.api.InvalidOptionException;
 import io.jblk.api.OpenOptions;
 import io.jblk.nativeio.HostFile;
+import io.jblk.nativeio.HostFileDriver;
 import io.jblk.nativeio.HostFileOpener;
 import io.jblk.nativeio.HostFileOpening;
 import io.jblk.nativeio.HostFileOptions;
@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.Locale;
 
 /** The raw format: guest offset = file offset. Accepts any file, so it probes with the lowest score. */
-public final class RawDriver implements BlockDriver, ImageResizer {
+public final class RawDriver implements HostFileDriver, ImageResizer {
     public static final String FORMAT = "raw";
 
     @Override
@@ -69,6 +69,7 @@ public final class RawDriver implements BlockDriver, ImageResizer {
     }
 
     /** Opens the image file through {@code opener} (a qcow2 overlay passes on the opener it was given). */
+    @Override
     public RawDevice open(Path path, OpenOptions options, HostFileOpener opener) throws IOException {
         return new RawDevice(opener.open(path, HostFileOpening.hostOptions(options)), options.formatProbed());
     }
