@@ -4,7 +4,6 @@ module io.jblk.cli {
     requires io.jblk.nativeio;
     requires io.jblk.raw;
     requires io.jblk.qcow2;
-    requires io.jblk.bridge;
     requires io.jblk.nbd;
     requires io.jblk.vhost;
     requires info.picocli;
