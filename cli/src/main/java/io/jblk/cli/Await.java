@@ -1,5 +1,7 @@
 package io.jblk.cli;
 
+import io.jblk.api.Futures;
+
 import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -17,7 +19,7 @@ final class Await {
             Thread.currentThread().interrupt();
             throw new IOException(what + ": interrupted", e);
         } catch (ExecutionException | CompletionException e) {
-            Throwable cause = e.getCause() == null ? e : e.getCause();
+            Throwable cause = Futures.unwrap(e);
             throw new IOException(what + ": " + Images.describe(cause), cause);
         }
     }

@@ -111,11 +111,7 @@ final class Images {
     }
 
     static String describe(Throwable e) {
-        Throwable t = e;
-        while ((t instanceof java.util.concurrent.CompletionException
-                || t instanceof java.util.concurrent.ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
+        Throwable t = io.jblk.api.Futures.unwrap(e);
         String message = t.getMessage();
         return message == null ? t.getClass().getSimpleName() : message;
     }

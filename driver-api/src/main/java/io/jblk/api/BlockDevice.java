@@ -90,57 +90,37 @@ public interface BlockDevice extends AutoCloseable {
 
     /** {@link #read} and wait. */
     default void readBlocking(long offset, MemorySegment buffer) throws IOException {
-        awaitRequest(read(offset, buffer));
+        Futures.await(read(offset, buffer));
     }
 
     /** {@link #write(long, MemorySegment, boolean)} and wait. */
     default void writeBlocking(long offset, MemorySegment data, boolean fua) throws IOException {
-        awaitRequest(write(offset, data, fua));
+        Futures.await(write(offset, data, fua));
     }
 
     /** {@link #writeZeroes} and wait. */
     default void writeZeroesBlocking(long offset, long length, boolean mayUnmap) throws IOException {
-        awaitRequest(writeZeroes(offset, length, mayUnmap));
+        Futures.await(writeZeroes(offset, length, mayUnmap));
     }
 
     /** {@link #discard} and wait. */
     default void discardBlocking(long offset, long length) throws IOException {
-        awaitRequest(discard(offset, length));
+        Futures.await(discard(offset, length));
     }
 
     /** {@link #flush} and wait. */
     default void flushBlocking() throws IOException {
-        awaitRequest(flush());
+        Futures.await(flush());
     }
 
     /** {@link #blockStatus(long, long)} and wait. */
     default List<Extent> blockStatusBlocking(long offset, long length) throws IOException {
-        return awaitRequest(blockStatus(offset, length));
+        return Futures.await(blockStatus(offset, length));
     }
 
     /** {@link #blockStatus(long, long, int)} and wait. */
     default List<Extent> blockStatusBlocking(long offset, long length, int maxExtents) throws IOException {
-        return awaitRequest(blockStatus(offset, length, maxExtents));
-    }
-
-    private static <T> T awaitRequest(CompletableFuture<T> request) throws IOException {
-        try {
-            return request.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while waiting for a block request");
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable cause = e.getCause();
-            while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
-                cause = cause.getCause();
-            }
-            switch (cause) {
-                case IOException io -> throw io;
-                case RuntimeException r -> throw r;
-                case Error err -> throw err;
-                default -> throw new IOException(cause);
-            }
-        }
+        return Futures.await(blockStatus(offset, length, maxExtents));
     }
 
     /** What {@code qemu-img info} would show about this image. */

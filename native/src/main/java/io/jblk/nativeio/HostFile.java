@@ -1,5 +1,7 @@
 package io.jblk.nativeio;
 
+import io.jblk.api.Futures;
+
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -77,32 +79,32 @@ public interface HostFile extends AutoCloseable {
 
     /** {@link #read} and wait: yields how many bytes came from the file, the rest of {@code dst} is zero-filled. */
     default long readBlocking(long offset, MemorySegment dst) throws IOException {
-        return Await.await(read(offset, dst));
+        return Futures.await(read(offset, dst));
     }
 
     /** {@link #write(long, MemorySegment)} and wait. */
     default void writeBlocking(long offset, MemorySegment src) throws IOException {
-        Await.await(write(offset, src));
+        Futures.await(write(offset, src));
     }
 
     /** {@link #write(long, List)} and wait. */
     default void writeBlocking(long offset, List<MemorySegment> srcs) throws IOException {
-        Await.await(write(offset, srcs));
+        Futures.await(write(offset, srcs));
     }
 
     /** {@link #zeroRange} and wait. */
     default void zeroRangeBlocking(long offset, long length) throws IOException {
-        Await.await(zeroRange(offset, length));
+        Futures.await(zeroRange(offset, length));
     }
 
     /** {@link #punchHole} and wait. */
     default void punchHoleBlocking(long offset, long length) throws IOException {
-        Await.await(punchHole(offset, length));
+        Futures.await(punchHole(offset, length));
     }
 
     /** {@link #flush} and wait. */
     default void flushBlocking() throws IOException {
-        Await.await(flush());
+        Futures.await(flush());
     }
 
     /** Sets the file size (ftruncate). */

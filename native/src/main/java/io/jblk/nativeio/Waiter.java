@@ -1,5 +1,7 @@
 package io.jblk.nativeio;
 
+import io.jblk.api.Futures;
+
 import java.io.IOException;
 import java.util.concurrent.locks.LockSupport;
 
@@ -40,7 +42,7 @@ final class Waiter<T> {
             Thread.currentThread().interrupt();
         }
         if (failure != null) {
-            throw Await.unwrap(failure);
+            throw Futures.asIOException(failure);
         }
         return value;
     }

@@ -2,6 +2,7 @@ package io.jblk.nbd;
 
 import io.jblk.api.BlockDevice;
 import io.jblk.api.Extent;
+import io.jblk.api.Futures;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -302,7 +303,7 @@ final class Commands {
         try {
             return future.get();
         } catch (ExecutionException e) {
-            Throwable cause = ErrorCodes.unwrap(e);
+            Throwable cause = Futures.unwrap(e);
             if (cause instanceof IOException io) {
                 throw io;
             }

@@ -1,28 +1,19 @@
 package io.jblk.nbd;
 
 import io.jblk.api.DeviceClosedException;
+import io.jblk.api.Futures;
 import io.jblk.api.InvalidRequestException;
 import io.jblk.api.NotPermittedException;
 import io.jblk.api.ReadOnlyDeviceException;
 import io.jblk.api.UnsupportedFeatureException;
-
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 
 /** Maps what a device raised to the NBD error value a client sees. */
 final class ErrorCodes {
     private ErrorCodes() {
     }
 
-    static Throwable unwrap(Throwable t) {
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t;
-    }
-
     static int of(Throwable failure) {
-        Throwable t = unwrap(failure);
+        Throwable t = Futures.unwrap(failure);
         return switch (t) {
             case ReadOnlyDeviceException e -> Nbd.EPERM;
             case NotPermittedException e -> Nbd.EPERM;
@@ -35,7 +26,7 @@ final class ErrorCodes {
     }
 
     static String message(Throwable failure) {
-        Throwable t = unwrap(failure);
+        Throwable t = Futures.unwrap(failure);
         return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
     }
 }
