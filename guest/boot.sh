@@ -6,7 +6,7 @@
 #   guest/boot.sh --image FILE --format FMT ...                  disk = QEMU's own virtio-blk (aio=io_uring,cache=none)
 #
 # Options: --workload ext4|fio|probe (default ext4), --fio 'ARGS' (for fio: fio options, commas for spaces),
-#          --smp N (default 2), --queues N (default = smp), --mem SIZE (default 512M), --timeout SECONDS (300),
+#          --smp N (default 2), --queues N (default = smp), --mem SIZE (default 512M), --timeout SECONDS (540),
 #          --accel auto|kvm|tcg (default auto: KVM only if a probe boot with KVM succeeds), --log FILE (the
 #          console, written while the guest runs), --reconnect (QEMU reconnects when the back-end restarts).
 # Guest RAM is a shared memfd (memory-backend-memfd,share=on), which vhost-user needs.
@@ -14,7 +14,7 @@ set -eu
 PATH=$PATH:/usr/sbin:/sbin # e2fsprogs live there; not every caller has them on its PATH
 here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
 cache=${JBLK_GUEST_CACHE:-${HOME:-/root}/.cache/jblk-guest}
-socket="" image="" format="" reconnect="" workload=ext4 fio="" smp=2 queues="" mem=512M timeout=300 accel=auto log=""
+socket="" image="" format="" reconnect="" workload=ext4 fio="" smp=2 queues="" mem=512M timeout=540 accel=auto log=""
 while [ $# -gt 0 ]; do
     case $1 in
         --socket) socket=$2; shift ;;
